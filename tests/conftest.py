@@ -1,0 +1,27 @@
+"Shared fixtures: one synthetic Paddy set per session, and broken copies of it."
+import os, shutil, sys
+from pathlib import Path
+import pytest
+from paddy_road.data import synth_paddy
+
+@pytest.fixture(scope='session')
+def paddy(tmp_path_factory) -> Path:
+    "A small synthetic Paddy set, made once; tests must not modify it (use `paddy_copy`)."
+    return synth_paddy(tmp_path_factory.mktemp('paddy')/'set', scale=0.02, floor=8, size=(60, 80))
+
+@pytest.fixture
+def paddy_copy(paddy, tmp_path) -> Path:
+    "A private copy of the synthetic set, to break."
+    return Path(shutil.copytree(paddy, tmp_path/'copy'))
+
+@pytest.fixture
+def cli_env(tmp_path) -> dict:
+    "Environment for console-script subprocesses: a private cache, no real data, no Kaggle."
+    env = {k: v for k, v in os.environ.items() if k not in ('PADDY_PATH', 'KAGGLE_USERNAME', 'KAGGLE_KEY', 'KAGGLE_API_TOKEN')}
+    env.update(PADDY_ROAD_CACHE=str(tmp_path/'cache'), KAGGLE_CONFIG_DIR=str(tmp_path/'no-kaggle'), HF_HUB_OFFLINE='1')
+    return env
+
+def script(name) -> str:
+    "Path of an installed console script, next to the running Python."
+    p = Path(sys.executable).parent/name
+    return str(p) if p.exists() else name

@@ -1,0 +1,56 @@
+"Console scripts, run as a user runs them: in a subprocess."
+import subprocess, shutil
+import pandas as pd, pytest
+from conftest import script
+
+def run(args, env, **kw):
+    return subprocess.run([script(args[0])] + args[1:], env=env, capture_output=True, text=True, timeout=600, **kw)
+
+@pytest.mark.parametrize('name', ['paddy_demo', 'paddy_synth', 'paddy_check'])
+def test_help(name, cli_env):
+    r = run([name, '--help'], cli_env)
+    assert r.returncode == 0 and f'usage: {name}' in r.stdout
+
+def test_check_good(paddy, cli_env):
+    r = run(['paddy_check', '--path', str(paddy)], cli_env)
+    assert r.returncode == 0, r.stderr
+    assert 'is fine' in r.stdout and 'labels' in r.stdout
+
+def test_check_bad(paddy_copy, cli_env):
+    (paddy_copy/'train.csv').unlink()
+    r = run(['paddy_check', '--path', str(paddy_copy)], cli_env)
+    assert r.returncode == 1
+    assert r.stderr.startswith('paddy_check: error:') and str(paddy_copy/'train.csv') in r.stderr
+
+def test_check_missing_path(tmp_path, cli_env):
+    r = run(['paddy_check', '--path', str(tmp_path/'nowhere')], cli_env)
+    assert r.returncode == 1 and 'does not exist' in r.stderr
+
+def test_synth(tmp_path, cli_env):
+    r = run(['paddy_synth', str(tmp_path/'s'), '--scale', '0.01', '--floor', '4', '--width', '30', '--height', '40'], cli_env)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path/'s'/'train.csv').exists() and 'wrote' in r.stdout
+    r = run(['paddy_synth', str(tmp_path/'s')], cli_env)  # never writes over a set
+    assert r.returncode == 1 and 'not empty' in r.stderr
+
+def test_demo_short(paddy, tmp_path, cli_env):
+    r = run(['paddy_demo', '--path', str(paddy), '--epochs', '1', '--size', '32', '--item', '48', '--out', str(tmp_path/'o')], cli_env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'paddy_demo summary' in r.stdout and 'the path you passed' in r.stdout
+    sub, ss = pd.read_csv(tmp_path/'o'/'submission.csv'), pd.read_csv(paddy/'sample_submission.csv')
+    assert list(sub.image_id) == list(ss.image_id)
+
+def test_demo_default_data(tmp_path, cli_env):
+    "With no data anywhere, the demo makes the embedded synthetic set and says so."
+    r = run(['paddy_demo', '--epochs', '1', '--size', '32', '--item', '48', '--out', 'o'], cli_env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'the embedded synthetic set' in r.stdout and 'random init' in r.stdout
+    assert len(pd.read_csv(tmp_path/'o'/'submission.csv')) == 173
+
+def test_demo_bad_stage(paddy, cli_env):
+    r = run(['paddy_demo', '--path', str(paddy), '--stages', 'fly'], cli_env)
+    assert r.returncode == 1 and 'unknown stage' in r.stderr
+
+def test_demo_pretrained_unavailable(paddy, cli_env):
+    r = run(['paddy_demo', '--path', str(paddy), '--pretrained', 'yes'], cli_env)
+    assert r.returncode == 1 and 'neither cached nor reachable' in r.stderr
