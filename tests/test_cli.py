@@ -34,7 +34,7 @@ def test_synth(tmp_path, cli_env):
     assert r.returncode == 1 and 'not empty' in r.stderr
 
 def test_demo_short(paddy, tmp_path, cli_env):
-    r = run(['paddy_demo', '--path', str(paddy), '--epochs', '1', '--size', '32', '--item', '48', '--out', str(tmp_path/'o')], cli_env)
+    r = run(['paddy_demo', '--path', str(paddy), '--stages', 'train', '--epochs', '1', '--size', '32', '--item', '48', '--out', str(tmp_path/'o')], cli_env)
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'paddy_demo summary' in r.stdout and 'the path you passed' in r.stdout
     sub, ss = pd.read_csv(tmp_path/'o'/'submission.csv'), pd.read_csv(paddy/'sample_submission.csv')
@@ -45,6 +45,8 @@ def test_demo_default_data(tmp_path, cli_env):
     r = run(['paddy_demo', '--epochs', '1', '--size', '32', '--item', '48', '--out', 'o'], cli_env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'the embedded synthetic set' in r.stdout and 'random init' in r.stdout
+    assert 'multi-target: disease error' in r.stdout
+    assert 'vit_large_patch16_224 at 224: accum 2' in r.stdout  # the memory stage, predicted on this CPU
     assert len(pd.read_csv(tmp_path/'o'/'submission.csv')) == 173
 
 def test_demo_bad_stage(paddy, cli_env):
