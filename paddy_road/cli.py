@@ -4,15 +4,15 @@
 
 # %% ../nbs/07_cli.ipynb #66796c5e
 from __future__ import annotations
-import sys, time
+import os, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.script import call_parse
 from .data import *
 
 # %% auto #0
-__all__ = ['DEMO_STAGES', 'demo_train', 'demo_multitarget', 'demo_ensemble', 'demo_memory', 'demo_data', 'format_summary',
-           'run_demo', 'paddy_demo', 'paddy_synth', 'paddy_check']
+__all__ = ['DEMO_STAGES', 'demo_train', 'demo_multitarget', 'demo_ensemble', 'demo_collab', 'demo_memory', 'demo_data',
+           'format_summary', 'run_demo', 'paddy_demo', 'paddy_synth', 'paddy_check']
 
 # %% ../nbs/07_cli.ipynb #770128b1
 def _use_pretrained(arch:str, pretrained) -> bool:
@@ -94,6 +94,29 @@ def demo_ensemble(path, arch:str='resnet10t', size:int=64, item:int=96, epochs:i
     return res
 
 # %% ../nbs/07_cli.ipynb #9344d841
+def demo_collab(movielens=None, epochs:int=5, lr:float=5e-3, wd:float=0.1, n_factors:int=50, seed:int=42, **_) -> dict:
+    "Train DotProductBias on MovieLens (MOVIELENS_PATH) or synthetic ratings; MSE, biases, recommendations."
+    import torch
+    from paddy_road.collab import (load_movielens, synth_ratings, tensor_dls, DotProductBias, fit_fast, movie_biases, recommend)
+    t0 = time.time()
+    src = movielens or os.environ.get('MOVIELENS_PATH')
+    if src: path, source = Path(src), 'MOVIELENS_PATH' if not movielens else 'the path you passed'
+    else:
+        path, source = cache_dir()/'synth-ratings-v1', 'synthetic ratings (set MOVIELENS_PATH for real MovieLens data)'
+        if not (path/'u.item').exists(): synth_ratings(path)
+    ratings = load_movielens(path)
+    dls = tensor_dls(ratings, seed=seed)
+    torch.manual_seed(seed)
+    model = DotProductBias(len(dls.classes['user']), len(dls.classes['title']), n_factors)
+    hist = fit_fast(model, dls, epochs, lr, wd=wd)
+    user = ratings.user.value_counts().index[0]
+    biases = movie_biases(model, dls.classes, n=3)
+    return dict(source=source, path=path, n_ratings=len(ratings), valid_mse=float(hist.valid_loss.iloc[-1]),
+                baseline_mse=float(((dls.valid.y - dls.train.y.mean()) ** 2).mean()),
+                most_liked=list(biases['most liked']), least_liked=list(biases['least liked']), user=user,
+                recommendations=list(recommend(model, dls.classes, ratings, user, k=5).title), seconds=time.time()-t0)
+
+# %% ../nbs/07_cli.ipynb #36486e22
 def demo_memory(arch:str='resnet10t', size:int=64, item:int=96, budget_mib:float=None) -> dict:
     "Predicted accumulation and MiB for the demo model and the lesson's large configs on a 16 GB card."
     from paddy_road.gpu import pick_accum, calibrate, LESSON_LARGE, KAGGLE_MIB
@@ -104,7 +127,7 @@ def demo_memory(arch:str='resnet10t', size:int=64, item:int=96, budget_mib:float
     return dict(budget_mib=budget, picks=[{k: r[k] for k in ('arch', 'size', 'accum', 'predicted_mib', 'fits')} for r in rows],
                 seconds=time.time()-t0)
 
-# %% ../nbs/07_cli.ipynb #36486e22
+# %% ../nbs/07_cli.ipynb #58647a6a
 def demo_data(path=None, download='auto') -> dict:
     "Resolve and check the Paddy data: the first stage of the demo."
     t0 = time.time()
@@ -113,7 +136,7 @@ def demo_data(path=None, download='auto') -> dict:
     summ = check_paddy(p)
     return dict(path=p, source=source, n_train=summ['n_train'], n_test=summ['n_test'], seconds=time.time()-t0)
 
-# %% ../nbs/07_cli.ipynb #eb2b8175
+# %% ../nbs/07_cli.ipynb #e2d9b1eb
 def format_summary(res:dict) -> str:
     "The demo's closing summary, one line per fact."
     d, t = res['data'], res.get('train')
@@ -132,6 +155,11 @@ def format_summary(res:dict) -> str:
         lines.append(f"                {e['submission']} (checked)")
     if m := res.get('multitarget'):
         lines.append(f"  multi-target: disease error {m['disease_error']:.4f}, variety error {m['variety_error']:.4f} ({m['arch']}, one model, 20 outputs)")
+    if c := res.get('collab'):
+        lines += [f"  collab      : DotProductBias on {c['source']}: valid MSE {c['valid_mse']:.4f} (predict-the-mean {c['baseline_mse']:.4f})",
+                  f"                most liked (bias): {'; '.join(c['most_liked'])}",
+                  f"                least liked (bias): {'; '.join(c['least_liked'])}",
+                  f"                for user {c['user']}: {'; '.join(c['recommendations'])}"]
     if mem := res.get('memory'):
         lines.append(f"  memory      : gradient accumulation to fit {mem['budget_mib']:.0f} MiB (predicted on the CPU, bs 64):")
         lines += [f"                {p['arch']} at {p['size']}: accum {p['accum']} ({p['predicted_mib']:.0f} MiB)" + ('' if p['fits'] else ' DOES NOT FIT')
@@ -139,8 +167,8 @@ def format_summary(res:dict) -> str:
     lines.append(f"  time        : {res['seconds']:.0f} s")
     return '\n'.join(lines)
 
-# %% ../nbs/07_cli.ipynb #b15b492c
-DEMO_STAGES = ('memory', 'train', 'ensemble', 'multitarget')
+# %% ../nbs/07_cli.ipynb #c68a31cb
+DEMO_STAGES = ('memory', 'train', 'ensemble', 'multitarget', 'collab')
 
 def run_demo(path=None, stages=DEMO_STAGES, out='paddy_out', **train_kw) -> dict:
     "All of `paddy_demo` as a function: returns each stage's results."
@@ -151,10 +179,11 @@ def run_demo(path=None, stages=DEMO_STAGES, out='paddy_out', **train_kw) -> dict
     if 'train' in stages: res['train'] = demo_train(res['data']['path'], out=out, **train_kw)
     if 'ensemble' in stages: res['ensemble'] = demo_ensemble(res['data']['path'], out=out, **train_kw)
     if 'multitarget' in stages: res['multitarget'] = demo_multitarget(res['data']['path'], **train_kw)
+    if 'collab' in stages: res['collab'] = demo_collab(seed=train_kw.get('seed', 42))
     res['seconds'] = time.time() - t0
     return res
 
-# %% ../nbs/07_cli.ipynb #58647a6a
+# %% ../nbs/07_cli.ipynb #8d81fefa
 @call_parse
 def paddy_demo(path:str=None, # Paddy data folder (default: PADDY_PATH, Kaggle input, else the synthetic set)
                stages:str=','.join(DEMO_STAGES), # comma-separated stages to run
@@ -175,7 +204,7 @@ def paddy_demo(path:str=None, # Paddy data folder (default: PADDY_PATH, Kaggle i
     except (PaddyDataError, FileNotFoundError, ValueError, RuntimeError) as e: sys.exit(f'paddy_demo: error: {e}')
     print(format_summary(res))
 
-# %% ../nbs/07_cli.ipynb #8d81fefa
+# %% ../nbs/07_cli.ipynb #1b124e38
 @call_parse
 def paddy_synth(dest:str, # folder to create
                 scale:float=0.05, # fraction of the real counts (0.05: 520 train, 173 test images)
@@ -190,7 +219,7 @@ def paddy_synth(dest:str, # folder to create
     s = check_paddy(p)
     print(f"paddy_synth: wrote {s['n_train']} train and {s['n_test']} test images ({width}x{height}) to {p}")
 
-# %% ../nbs/07_cli.ipynb #e7b70e4d
+# %% ../nbs/07_cli.ipynb #c2625678
 @call_parse
 def paddy_check(path:str=None, # dataset folder (default: PADDY_PATH, Kaggle input, else the synthetic set)
                 full:bool=False, # decode every image fully (slow) instead of header + end-marker checks

@@ -17,7 +17,7 @@ def paddy_copy(paddy, tmp_path) -> Path:
 @pytest.fixture
 def cli_env(tmp_path) -> dict:
     "Environment for console-script subprocesses: a private cache, no real data, no Kaggle."
-    env = {k: v for k, v in os.environ.items() if k not in ('PADDY_PATH', 'KAGGLE_USERNAME', 'KAGGLE_KEY', 'KAGGLE_API_TOKEN')}
+    env = {k: v for k, v in os.environ.items() if k not in ('PADDY_PATH', 'MOVIELENS_PATH', 'KAGGLE_USERNAME', 'KAGGLE_KEY', 'KAGGLE_API_TOKEN')}
     env.update(PADDY_ROAD_CACHE=str(tmp_path/'cache'), KAGGLE_CONFIG_DIR=str(tmp_path/'no-kaggle'), HF_HUB_OFFLINE='1')
     return env
 

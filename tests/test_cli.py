@@ -47,6 +47,7 @@ def test_demo_default_data(tmp_path, cli_env):
     assert 'the embedded synthetic set' in r.stdout and 'random init' in r.stdout
     assert 'multi-target: disease error' in r.stdout
     assert 'vit_large_patch16_224 at 224: accum 2' in r.stdout  # the memory stage, predicted on this CPU
+    assert 'collab      : DotProductBias on synthetic ratings' in r.stdout
     assert len(pd.read_csv(tmp_path/'o'/'submission.csv')) == 173
 
 def test_demo_bad_stage(paddy, cli_env):
