@@ -339,8 +339,9 @@ class AdamState:
         self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
         self.fused, self.n = hasattr(torch, '_fused_adamw_'), 0
     @torch.no_grad()
-    def step(self, lr:float, mom:float):
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+    def step(self, lr:float, mom:float, grads=None):
+        "One step; `grads` may be passed when they are the same tensors every step (saves a list per step)."
+        if grads is None: grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
         torch._foreach_add_(self.steps, 1)
         self.n += 1
         # The moments of rows that no batch touches decay by 0.9 (0.99) per step and would reach subnormal floats
@@ -369,9 +370,8 @@ def _dot_parts(model):
                 w(getattr(model, 'movie_bias', None)), model.y_range)
 
 # %% ../nbs/06_collab.ipynb #50fe1f27
-@torch.no_grad()
 def dot_grads(parts, x, y) -> torch.Tensor:
-    "MSE loss of a dot-product model on (x, y); its gradients are *added* into the parameters' `.grad`."
+    "MSE loss of a dot-product model on (x, y); its gradients are *added* into the parameters' `.grad` (call under no_grad)."
     uw, iw, ub, ib, y_range = parts
     u, i = x[:, 0], x[:, 1]
     U, I = uw[u], iw[i]
@@ -411,14 +411,16 @@ def _fit_epochs(model, dls, epochs, lr, opt, parts, params, mb, show, rows):
     from fastprogress.fastprogress import progress_bar
     trn = dls.train
     n_iter, step, smooth, count = len(trn), 0, torch.zeros(()), 0
+    grads = [p.grad for p in params] if parts is not None else None  # the persistent buffers dot_grads fills
     for epoch in mb:
         t0 = time.time(); model.train()
         for xb, yb in (progress_bar(trn, parent=mb, leave=False) if show else trn):
             lr_, mom = one_cycle(step / (epochs * n_iter), lr)
-            if parts is not None: loss = dot_grads(parts, xb, yb)
+            if parts is not None:
+                with torch.no_grad(): loss = dot_grads(parts, xb, yb)
             else:
                 loss = F.mse_loss(model(xb).view(-1), yb); loss.backward(); loss = loss.detach()
-            opt.step(lr_, mom)
+            opt.step(lr_, mom, grads)
             if parts is not None: _clear_rows(parts, xb)
             else:
                 for p in params: p.grad.zero_()
