@@ -28,6 +28,12 @@ def _use_pretrained(arch:str, pretrained) -> bool:
 # %% ../nbs/07_cli.ipynb #447e61c1
 def _error(probs, targs) -> float: return float((probs.argmax(1) != targs).float().mean())
 
+def _synthetic_test_error(sub:pd.DataFrame, path) -> dict:
+    "{'test_error': ...} of a submission against the synthetic set's answer key; {} for real data, which has none."
+    fn = Path(path)/'synthetic_test_truth.csv'
+    if not fn.exists(): return {}
+    truth = pd.read_csv(fn).set_index('image_id').label
+    return dict(test_error=float((sub.label.values != truth[sub.image_id].values).mean()))
 
 def demo_train(path, # Paddy data folder
                arch:str='resnet10t', # a timm architecture
@@ -41,14 +47,12 @@ def demo_train(path, # Paddy data folder
                seed:int=42, # seed for the split, the weights and the augmentations
               ) -> dict:
     "Train `arch` on the Paddy data, TTA on valid and test, write and check `out/submission.csv`."
-    from fastai.vision.all import Resize, error_rate, set_seed  # imported here: paddy_check and --help stay fast and quiet
-    from paddy_road.gpu import paddy_learner
-    from paddy_road.accum import fit_recipe
+    from fastai.vision.all import Resize  # imported here: paddy_check and --help stay fast and quiet
+    from paddy_road.accum import train_learner, fit_recipe
     t0, path, out = time.time(), Path(path), Path(out)
     pre = _use_pretrained(arch, pretrained)
-    set_seed(seed, reproducible=True)
-    dls = paddy_dls(path, size=size, item=Resize(item, method='squish'), bs=bs, seed=seed)
-    learn = paddy_learner(dls, arch, pretrained=pre, metrics=error_rate)
+    learn = train_learner(arch, size, item=Resize(item, method='squish'), bs=bs, path=path, seed=seed, pretrained=pre)  # fp16 on a GPU
+    dls = learn.dls
     fit_recipe(learn, epochs, lr, pre)
     valid_err = float(learn.validate()[1])
     tta_err = _error(*learn.tta())
@@ -57,9 +61,7 @@ def demo_train(path, # Paddy data folder
     sub = check_submission(submission(probs, dls.vocab, path, out/'submission.csv'), path)
     res = dict(arch=arch, pretrained=pre, epochs=epochs, size=size, valid_error=valid_err, tta_valid_error=tta_err,
                submission=out/'submission.csv', n_test=len(sub), seconds=time.time()-t0)
-    if (truth := path/'synthetic_test_truth.csv').exists():
-        res['test_error'] = float((sub.label.values != pd.read_csv(truth).label.values).mean())
-    return res
+    return res | _synthetic_test_error(sub, path)
 
 # %% ../nbs/07_cli.ipynb #f3c942d8
 def demo_multitarget(path, arch:str='resnet10t', size:int=64, item:int=96, epochs:int=8, bs:int=32, lr:float=1e-2,
@@ -90,9 +92,7 @@ def demo_ensemble(path, arch:str='resnet10t', size:int=64, item:int=96, epochs:i
     sub = check_submission(submission(ep.probs, ep.vocab, path, out/'ensemble_submission.csv', ids=ep.ids), path)
     res = dict(members=man[['key', 'tta_val_error']].to_dict('records'), oob_error=oob_error(out/'ensemble')['error'],
                submission=out/'ensemble_submission.csv', seconds=time.time()-t0)
-    if (truth := Path(path)/'synthetic_test_truth.csv').exists():
-        res['test_error'] = float((sub.label.values != pd.read_csv(truth).label.values).mean())
-    return res
+    return res | _synthetic_test_error(sub, path)
 
 # %% ../nbs/07_cli.ipynb #9344d841
 def demo_collab(movielens=None, epochs:int=5, lr:float=5e-3, wd:float=0.1, n_factors:int=50, seed:int=42, **_) -> dict:

@@ -116,11 +116,14 @@ def _key(members:list, i:int) -> str:
     return members[i].name + (f'~{k + 1}' if k else '')
 
 # %% ../nbs/03_ensemble.ipynb #ea857fda
+def _row(key:str, m:Member, fold, **kw) -> dict:
+    "A manifest row: the member's config, `kw`, and when (UTC)."
+    return dict(key=key, arch=m.arch, size=str(m.size), item=_item_desc(m.item), weight=m.weight, fold=fold, **kw,
+                timestamp=datetime.now(timezone.utc).isoformat(timespec='seconds'))
+
 def save_member(out_dir, key:str, m:Member, res:dict, fold=None) -> Path:
     "Write member `key`'s predictions and record atomically."
-    row = dict(key=key, arch=m.arch, size=str(m.size), item=_item_desc(m.item), weight=m.weight, fold=fold,
-               **{k: res[k] for k in ('val_error', 'tta_val_error', 'split_seed', 'seconds')},
-               timestamp=datetime.now(timezone.utc).isoformat(timespec='seconds'), status='ok', error=None)
+    row = _row(key, m, fold, **{k: res[k] for k in ('val_error', 'tta_val_error', 'split_seed', 'seconds')}, status='ok', error=None)
     data = {k: res[k] for k in ('test_probs', 'test_ids', 'vocab', 'valid_probs', 'valid_ids', 'valid_targets')}
     data.update(row=json.dumps(row), sha256=_digest(res['test_probs']))
     fn = Path(out_dir)/f'{key}.pt'
@@ -176,8 +179,7 @@ def bag(members:list, path=None, out_dir='ensemble', epochs:int=12, accum:int=2,
         except Exception as e:
             if not (_is_oom(e) or isinstance(e, MemberFailed)): raise
             err = 'CUDA out of memory' if _is_oom(e) else str(e)
-            row = dict(key=key, arch=m.arch, size=str(m.size), item=_item_desc(m.item), weight=m.weight, fold=fold, status='failed', error=err,
-                       timestamp=datetime.now(timezone.utc).isoformat(timespec='seconds'))
+            row = _row(key, m, fold, status='failed', error=err)
             _atomic_write(out_dir/f'{key}.failed.json', lambda p: p.write_text(json.dumps(row)))
             print(f'bag: {key} failed ({err}); going on.')
         else:

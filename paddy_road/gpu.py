@@ -249,6 +249,19 @@ def _cache_put(key:str, val):
     tmp.write_text(json.dumps(d)); tmp.replace(fn)  # atomic: a crash never leaves half a cache
 
 # %% ../nbs/01_gpu.ipynb #535da22c
+def _trace(arch, size, bs:int, item:tuple, n_out:int, fp16:bool, fused_attn, round_to:int) -> dict:
+    "Bytes of parameters + buffers, of what stays after, and at the peak of two training steps of `vision_learner`'s model, with fake tensors."
+    from fastai.optimizer import Adam
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    model = timm_model(arch, n_out, device='meta', fused_attn=fused_attn)
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        model = model.to_empty(device='cpu').train()
+        opt, mem = Adam(list(model.parameters()), lr=1e-3), LiveMem(round_to)
+        for t in [*model.parameters(), *model.buffers()]: mem.track(t)
+        params = mem.live
+        with mem: train_steps(model, opt, bs, size, item, fp16)
+        return dict(params=params, persistent=mem.live, peak=mem.peak)  # before the model and optimizer are freed
+
 def predict_mem(arch:str, size, bs:int, fp16:bool=True, n_out:int=10,
                 item=480, # what the batch enters the GPU at: an int, (h, w) or a Resize
                 fused_attn:bool=False, # timm's fused attention; the lesson (timm 0.6) had none
@@ -257,17 +270,8 @@ def predict_mem(arch:str, size, bs:int, fp16:bool=True, n_out:int=10,
     item = _item_hw(item)
     key = _key(arch=arch, size=size, bs=bs, fp16=fp16, n_out=n_out, item=item, fused_attn=fused_attn)
     if cache and key in (d := _cache()[1]): return d[key]
-    from fastai.optimizer import Adam
-    from torch._subclasses.fake_tensor import FakeTensorMode
-    t0, model = time.time(), timm_model(arch, n_out, device='meta', fused_attn=fused_attn)
-    with FakeTensorMode(allow_non_fake_inputs=True):
-        model = model.to_empty(device='cpu').train()
-        opt, mem = Adam(list(model.parameters()), lr=1e-3), LiveMem()
-        for t in [*model.parameters(), *model.buffers()]: mem.track(t)
-        params = mem.live
-        with mem: train_steps(model, opt, bs, size, item, fp16)
-    mib = lambda b: b / 2**20
-    res = dict(arch=arch, size=str(size), bs=bs, params=mib(params), persistent=mib(mem.live), peak=mib(mem.peak), seconds=time.time()-t0)
+    t0, r = time.time(), _trace(arch, size, bs, item, n_out, fp16, fused_attn, round_to=512)  # CUDA's allocator rounds to 512 B
+    res = dict(arch=arch, size=str(size), bs=bs, **{k: v / 2**20 for k, v in r.items()}, seconds=time.time()-t0)
     if cache: _cache_put(key, res)
     return res
 
@@ -283,16 +287,8 @@ def measure_cpu_mem(arch:str, size, bs:int, item=480, n_out:int=10) -> float:
     return sum(v for d in mt.get_tracker_snapshot('peak').values() for k, v in d.items() if str(k) == 'Total') / 2**20
 
 def _predict_unrounded(arch, size, bs, item=480, n_out=10) -> float:
-    "`predict_mem`'s peak without the CUDA rounding, in float32: comparable with `measure_cpu_mem`."
-    from fastai.optimizer import Adam
-    from torch._subclasses.fake_tensor import FakeTensorMode
-    model = timm_model(arch, n_out, device='meta')
-    with FakeTensorMode(allow_non_fake_inputs=True):
-        model = model.to_empty(device='cpu').train()
-        opt, mem = Adam(list(model.parameters()), lr=1e-3), LiveMem(round_to=1)
-        for t in [*model.parameters(), *model.buffers()]: mem.track(t)
-        with mem: train_steps(model, opt, bs, size, _item_hw(item), fp16=False)
-    return mem.peak / 2**20
+    "`predict_mem`'s peak without the CUDA rounding, in float32 and with timm's default attention: comparable with `measure_cpu_mem`."
+    return _trace(arch, size, bs, _item_hw(item), n_out, fp16=False, fused_attn=None, round_to=1)['peak'] / 2**20
 
 # %% ../nbs/01_gpu.ipynb #8aef5582
 def _peaks(rows:pd.DataFrame, item=480, fused_attn:bool=False) -> np.ndarray:

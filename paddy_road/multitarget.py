@@ -5,6 +5,7 @@
 # %% ../nbs/05_multitarget.ipynb #3cf1a0e8
 from __future__ import annotations
 from pathlib import Path
+from fastcore.basics import patch
 import numpy as np, pandas as pd
 import torch, torch.nn.functional as F
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RegressionBlock, get_image_files, parent_label,
@@ -65,7 +66,8 @@ class MultiTargetLoss:
     def is_cat(self, i) -> bool: return self.sizes[i] > 1
 
 # %% ../nbs/05_multitarget.ipynb #8f632b9c
-def _losses(self:MultiTargetLoss, inp, *targs, reduction='mean') -> list:
+@patch
+def losses(self:MultiTargetLoss, inp, *targs, reduction='mean') -> list:
     "One loss per target."
     if len(targs) != len(self.sizes): raise ValueError(f"{len(targs)} targets for a loss built for {len(self.sizes)} ({self.names}).")
     res = []
@@ -77,25 +79,25 @@ def _losses(self:MultiTargetLoss, inp, *targs, reduction='mean') -> list:
             res.append(F.mse_loss(x[:, 0], (t.float() - m) / sd, reduction=reduction))
     return res
 
-def _call(self:MultiTargetLoss, inp, *targs):
+@patch
+def __call__(self:MultiTargetLoss, inp, *targs):
     ls = self.losses(inp, *targs)
     return sum(l if w == 1 else w * l for w, l in zip(self.weights, ls))  # weight 1: the very sum combine_loss computes
 
-def _activation(self:MultiTargetLoss, x):
+@patch
+def activation(self:MultiTargetLoss, x):
     "Per-head probabilities (softmax per slice) and de-standardised numbers, side by side."
     return torch.cat([x[:, s].float().softmax(-1) if self.is_cat(i) else x[:, s].float() * self.stats[i][1] + self.stats[i][0]
                       for i, s in enumerate(self.slices)], dim=1)
 
-def _decodes(self:MultiTargetLoss, x):
+@patch
+def decodes(self:MultiTargetLoss, x):
     "Per-head class index (argmax of its slice), or the number: shape (n, n_targets)."
     return torch.stack([x[:, s].argmax(-1).float() if self.is_cat(i) else x[:, s][:, 0] for i, s in enumerate(self.slices)], 1)
 
-MultiTargetLoss.losses, MultiTargetLoss.__call__ = _losses, _call
-MultiTargetLoss.activation, MultiTargetLoss.decodes = _activation, _decodes
-
 # %% ../nbs/05_multitarget.ipynb #09e2f46e
-@classmethod
-def _from_dls(cls, dls, weights=None, names=None):
+@patch(cls_method=True)
+def from_dls(cls:MultiTargetLoss, dls, weights=None, names=None):
     "Sizes from the dls' vocabs; numeric targets standardised with their training mean and std."
     sizes, stats = target_sizes(dls), []
     for i, s in enumerate(sizes):
@@ -103,7 +105,6 @@ def _from_dls(cls, dls, weights=None, names=None):
         y = torch.tensor([float(o[dls.n_inp + i]) for o in dls.train_ds])
         stats.append((float(y.mean()), float(y.std().clamp_min(1e-6))))
     return cls(sizes, weights, names, stats)
-MultiTargetLoss.from_dls = _from_dls
 
 # %% ../nbs/05_multitarget.ipynb #92095473
 class HeadError:
@@ -171,7 +172,8 @@ class MultiInterpretation:
         self.row_loss = sum(w * l for w, l in zip(loss.weights, loss.losses(raw, *self.targs, reduction='none')))
 
 # %% ../nbs/05_multitarget.ipynb #8b3b649e
-def _confusion(self:MultiInterpretation, head) -> pd.DataFrame:
+@patch
+def confusion(self:MultiInterpretation, head) -> pd.DataFrame:
     "Confusion matrix of head `head` (index or name): rows actual, columns predicted."
     loss = self.learn.loss_func
     i = loss.names.index(head) if isinstance(head, str) else head
@@ -182,7 +184,8 @@ def _confusion(self:MultiInterpretation, head) -> pd.DataFrame:
     cm.index_put_((act.long(), pred), torch.ones_like(pred), accumulate=True)
     return pd.DataFrame(cm.numpy(), index=pd.Index(voc, name='actual'), columns=pd.Index(voc, name='predicted'))
 
-def _top_losses(self:MultiInterpretation, k:int=9) -> pd.DataFrame:
+@patch
+def top_losses(self:MultiInterpretation, k:int=9) -> pd.DataFrame:
     "The `k` validation items with the highest combined loss, with every head's actual and predicted value."
     t = _head_table(self.learn, self.probs)
     loss, vocabs = self.learn.loss_func, _vocabs(self.learn)
@@ -192,10 +195,9 @@ def _top_losses(self:MultiInterpretation, k:int=9) -> pd.DataFrame:
     t['loss'] = self.row_loss.numpy()
     return t.sort_values('loss', ascending=False).head(k)
 
-MultiInterpretation.confusion, MultiInterpretation.top_losses = _confusion, _top_losses
-
 # %% ../nbs/05_multitarget.ipynb #55cf1ae0
-def _plot_confusion(self:MultiInterpretation, figsize=(13, 5.5)):
+@patch
+def plot_confusion(self:MultiInterpretation, figsize=(13, 5.5)):
     "Both (all) categorical heads' confusion matrices, side by side."
     import matplotlib.pyplot as plt
     loss = self.learn.loss_func
@@ -210,4 +212,3 @@ def _plot_confusion(self:MultiInterpretation, figsize=(13, 5.5)):
         ax.set_title(f'{loss.names[i]}: error {1 - np.trace(cm.values)/cm.values.sum():.3f}'); ax.set_xlabel('predicted'); ax.set_ylabel('actual')
     fig.tight_layout()
     return fig
-MultiInterpretation.plot_confusion = _plot_confusion
