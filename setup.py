@@ -33,6 +33,7 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['paddy_road', 'paddy_road.*']),
     include_package_data=True,
+    package_data={'paddy_road': ['*.json']},  # mem_traces.json: the memory traces for the pinned stack
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
     dependency_links=cfg.get('dep_links', '').split(),

@@ -9,11 +9,11 @@ Target (issue 3): accum=4 costs under 15% more than accum=1.
 
 Usage: python bench/accum.py [--repeats 3] [--sizes 64 128]
 """
-import argparse, statistics, tempfile, time, os
+import argparse, statistics, tempfile, time
 import torch
 from fastai.vision.all import Resize, Callback
-from paddy_road.data import synth_paddy
-from paddy_road.accum import train_learner
+from paddy_road.synth import synth_paddy
+from paddy_road.train import train_learner
 
 ap = argparse.ArgumentParser(description=__doc__.split('\n')[0]); ap.add_argument('--repeats', type=int, default=3)
 ap.add_argument('--sizes', type=int, nargs='+', default=[64, 128])
@@ -35,4 +35,5 @@ for size in args.sizes:
         with learn.no_bar(), learn.no_logging(): learn.fit(1 + args.repeats, 1e-3)
         res[accum] = statistics.median(learn.epoch_timer.times[1:])
     for a, t in res.items(): print(f'{size:4d}  {a:5d}  {64 // a:11d}  {t:22.2f}  {t / res[1]:9.2f}x')
-    print(f'      accum=4 overhead at {size} px: {100 * (res[4] / res[1] - 1):+.1f}% (target < 15%); {len(learn.dls.train_ds)} training images per epoch')
+    print(f'      accum=4 overhead at {size} px: {100 * (res[4] / res[1] - 1):+.1f}% (target < 15%); '
+          f'{len(learn.dls.train_ds)} training images per epoch')

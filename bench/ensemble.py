@@ -16,9 +16,10 @@ import argparse, statistics, tempfile, time
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastai.vision.all import Resize
-from paddy_road.data import synth_paddy, test_files, submission
-from paddy_road.accum import train_learner, fit_recipe
-from paddy_road.ensemble import Member, bag, ensemble, load_member, oob_error
+from paddy_road.synth import synth_paddy
+from paddy_road.data import tst_files
+from paddy_road.train import train_learner, fit_recipe
+from paddy_road.ensemble import Member, bag, average_members, load_member, oob_error
 
 ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
 ap.add_argument('--repeats', type=int, default=3); ap.add_argument('--epochs', type=int, default=6)
@@ -35,19 +36,22 @@ for r in range(args.repeats):
     out = tmp/f'run{r}'
     man = bag(members, path, out, epochs=args.epochs, accum=1, pretrained=False, bs=32).set_index('key')
     best = man.tta_val_error.astype(float).idxmin()
-    d, ep = load_member(out, best), ensemble(out)
-    each = [test_err(m['test_probs'], m['vocab'], m['test_ids']) for m in (load_member(out, k) for k in man.index) if m is not None]
+    d, ep = load_member(out, best), average_members(out)
+    saved = [m for m in (load_member(out, k) for k in man.index) if m is not None]
+    each = [test_err(m['test_probs'], m['vocab'], m['test_ids']) for m in saved]
     rows.append(dict(run=r, best_member=best, best_tta_val=man.loc[best, 'tta_val_error'],
-                     best_member_test=test_err(d['test_probs'], d['vocab'], d['test_ids']), mean_member_test=float(np.mean(each)),
-                     ensemble_test=test_err(ep.probs, ep.vocab, ep.ids), ensemble_oob=oob_error(out)['error']))
+                     best_member_test=test_err(d['test_probs'], d['vocab'], d['test_ids']),
+                     mean_member_test=float(np.mean(each)), ensemble_test=test_err(ep.probs, ep.vocab, ep.ids),
+                     ensemble_oob=oob_error(out)['error']))
 df = pd.DataFrame(rows)
 pd.set_option('display.width', 200)
 print(df.round(4).to_string(index=False))
-for c in ('best_member_test', 'mean_member_test', 'ensemble_test', 'ensemble_oob'): print(f'{c:17s}: mean {df[c].mean():.4f} +- {df[c].std():.4f}')
+for c in ('best_member_test', 'mean_member_test', 'ensemble_test', 'ensemble_oob'):
+    print(f'{c:17s}: mean {df[c].mean():.4f} +- {df[c].std():.4f}')
 
 learn = train_learner('resnet10t', 64, item=Resize(96, method='squish'), path=path, pretrained=False, seed=0, bs=32)
 with learn.no_bar(), learn.no_logging(): fit_recipe(learn, 2, 0.01, False)
-dl = learn.dls.test_dl(test_files(path))
+dl = learn.dls.test_dl(tst_files(path))
 def timed(f):
     ts = []
     for _ in range(3):

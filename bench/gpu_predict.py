@@ -10,11 +10,12 @@ Targets (issue 3): every row within +-15%, every verdict right, CPU peaks within
 
 Usage: python bench/gpu_predict.py
 """
-import os, sys, tempfile, time
+import os, tempfile, time
 os.environ['PADDY_ROAD_CACHE'] = tempfile.mkdtemp()  # uncached: the timings are real
 import numpy as np, pandas as pd
-from paddy_road.gpu import (PUBLISHED, LESSON_LARGE, KAGGLE_MIB, predict_mem, leave_one_out, calibrate, predict_gpu_mib,
-                            measure_cpu_mem, _predict_unrounded)
+from paddy_road.gpu import PUBLISHED, LESSON_LARGE, KAGGLE_MIB
+from paddy_road.memtrace import (predict_mem, leave_one_out, calibrate, predict_gpu_mib, measure_cpu_mem,
+                                 _predict_unrounded)
 
 def timed(f, *a, **k):
     t = time.time(); r = f(*a, **k); return r, time.time() - t
@@ -25,7 +26,8 @@ loo = leave_one_out()
 loo['verdict'] = np.where(loo.verdict_ok, 'right', 'WRONG')
 loo['seconds'] = np.round(secs, 1)
 print('1. Published rows, leave-one-out (fit on 7, predict the 8th); budget', KAGGLE_MIB, 'MiB')
-print(loo[['arch', 'size', 'accum', 'published', 'tensor_peak', 'predicted', 'error_pct', 'verdict', 'seconds']].to_string(index=False))
+cols = ['arch', 'size', 'accum', 'published', 'tensor_peak', 'predicted', 'error_pct', 'verdict', 'seconds']
+print(loo[cols].to_string(index=False))
 c0, c1 = calibrate()
 print(f'max |error| {loo.error_pct.abs().max():.1f}% (target 15%); verdicts right: {loo.verdict_ok.sum()}/{len(loo)}; '
       f'calibration on all 8: MiB = {c0:.0f} + {c1:.3f} x tensor peak')
@@ -33,8 +35,9 @@ print(f'max |error| {loo.error_pct.abs().max():.1f}% (target 15%); verdicts righ
 rows = []
 for arch, size in LESSON_LARGE:
     (r, s) = timed(predict_gpu_mib, arch, size, accum=1, calib=(c0, c1))
-    rows.append(dict(arch=arch, size=str(size), accum=1, predicted=round(r['predicted_mib']),
-                     verdict='OOM (right)' if r['predicted_mib'] > KAGGLE_MIB else 'fits (WRONG: the lesson ran out)', seconds=round(s, 1)))
+    verdict = 'OOM (right)' if r['predicted_mib'] > KAGGLE_MIB else 'fits (WRONG: the lesson ran out)'
+    rows.append(dict(arch=arch, size=str(size), accum=1, predicted=round(r['predicted_mib']), verdict=verdict,
+                     seconds=round(s, 1)))
 print('\n2. accum=1 for the large configs (all OOM in the lesson)')
 print(pd.DataFrame(rows).to_string(index=False))
 
@@ -48,4 +51,5 @@ print('\n3. Fake-tensor prediction vs a real CPU step under MemTracker (float32,
 print(pd.DataFrame(rows).to_string(index=False))
 
 (r, s) = timed(predict_mem, 'vit_large_patch16_224', 224, 32, cache=False)
-print(f"\nLargest config: predict_mem('vit_large_patch16_224', 224, bs=32) took {s:.1f} s (target < 90 s); tensor peak {r['peak']:.0f} MiB")
+print(f"\nLargest config: predict_mem('vit_large_patch16_224', 224, bs=32) took {s:.1f} s (target < 90 s); "
+      f"tensor peak {r['peak']:.0f} MiB")

@@ -2,7 +2,7 @@
 import os, shutil, sys
 from pathlib import Path
 import pytest
-from paddy_road.data import synth_paddy
+from paddy_road.synth import synth_paddy
 
 @pytest.fixture(scope='session')
 def paddy(tmp_path_factory) -> Path:
@@ -17,7 +17,8 @@ def paddy_copy(paddy, tmp_path) -> Path:
 @pytest.fixture
 def cli_env(tmp_path) -> dict:
     "Environment for console-script subprocesses: a private cache, no real data, no Kaggle."
-    env = {k: v for k, v in os.environ.items() if k not in ('PADDY_PATH', 'MOVIELENS_PATH', 'KAGGLE_USERNAME', 'KAGGLE_KEY', 'KAGGLE_API_TOKEN')}
+    hidden = ('PADDY_PATH', 'MOVIELENS_PATH', 'KAGGLE_USERNAME', 'KAGGLE_KEY', 'KAGGLE_API_TOKEN')
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
     env.update(PADDY_ROAD_CACHE=str(tmp_path/'cache'), KAGGLE_CONFIG_DIR=str(tmp_path/'no-kaggle'), HF_HUB_OFFLINE='1')
     return env
 

@@ -1,6 +1,5 @@
 "The bad-data matrix: each case breaks a copy of the synthetic set and expects `check_paddy` to name the problem."
 import shutil
-from pathlib import Path
 import pandas as pd, pytest
 from paddy_road.data import check_paddy, PaddyDataError
 
@@ -23,7 +22,9 @@ def truncated(p): f = _first_train(p); b = f.read_bytes(); f.write_bytes(b[:len(
 def empty_file(p): _first_train(p).write_bytes(b'')
 def no_test(p): shutil.rmtree(p/'test_images'); (p/'test_images').mkdir()
 def no_sample(p): (p/'sample_submission.csv').unlink()
-def sample_cols(p): pd.read_csv(p/'sample_submission.csv').rename(columns={'label': 'y'}).to_csv(p/'sample_submission.csv', index=False)
+def sample_cols(p):
+    ss = p/'sample_submission.csv'
+    pd.read_csv(ss).rename(columns={'label': 'y'}).to_csv(ss, index=False)
 def gone_test_image(p): sorted((p/'test_images').iterdir())[0].unlink()
 def extra_test_image(p): shutil.copy(sorted((p/'test_images').iterdir())[0], p/'test_images'/'299999.jpg')
 

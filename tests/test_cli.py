@@ -1,5 +1,5 @@
 "Console scripts, run as a user runs them: in a subprocess."
-import subprocess, shutil
+import subprocess
 import pandas as pd, pytest
 from conftest import script
 
@@ -27,19 +27,22 @@ def test_check_missing_path(tmp_path, cli_env):
     assert r.returncode == 1 and 'does not exist' in r.stderr
 
 def test_synth(tmp_path, cli_env):
-    r = run(['paddy_synth', str(tmp_path/'s'), '--scale', '0.01', '--floor', '4', '--width', '30', '--height', '40'], cli_env)
+    args = ['--scale', '0.01', '--floor', '4', '--width', '30', '--height', '40']
+    r = run(['paddy_synth', str(tmp_path/'s')] + args, cli_env)
     assert r.returncode == 0, r.stderr
     assert (tmp_path/'s'/'train.csv').exists() and 'wrote' in r.stdout
     r = run(['paddy_synth', str(tmp_path/'s')], cli_env)  # never writes over a set
     assert r.returncode == 1 and 'not empty' in r.stderr
 
 def test_demo_short(paddy, tmp_path, cli_env):
-    r = run(['paddy_demo', '--path', str(paddy), '--stages', 'train', '--epochs', '1', '--size', '32', '--item', '48', '--out', str(tmp_path/'o')], cli_env)
+    args = ['--stages', 'train', '--epochs', '1', '--size', '32', '--item', '48', '--out', str(tmp_path/'o')]
+    r = run(['paddy_demo', '--path', str(paddy)] + args, cli_env)
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'paddy_demo summary' in r.stdout and 'the path you passed' in r.stdout
     sub, ss = pd.read_csv(tmp_path/'o'/'submission.csv'), pd.read_csv(paddy/'sample_submission.csv')
     assert list(sub.image_id) == list(ss.image_id)
 
+@pytest.mark.slow
 def test_demo_default_data(tmp_path, cli_env):
     "With no data anywhere, the demo makes the embedded synthetic set and says so."
     r = run(['paddy_demo', '--epochs', '1', '--size', '32', '--item', '48', '--out', 'o'], cli_env, cwd=tmp_path)

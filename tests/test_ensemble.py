@@ -1,11 +1,10 @@
-"Ensemble bookkeeping (resume, corruption, failures, weights) with a fast fake trainer; TTA semantics with a real tiny model."
-import json
-import numpy as np, pandas as pd, pytest, torch
+"Ensemble bookkeeping (resume, corruption, failures, weights, folds) with a fast fake trainer."
+import pandas as pd, pytest, torch
 from fastai.vision.all import Resize
-from paddy_road.data import DISEASES
-from paddy_road.data import test_files as tst_files  # not named test_*: pytest would collect it
-from paddy_road.ensemble import (Member, bag, ensemble, load_member, manifest, check_member, oob_error, MemberFailed,
-                                 LESSON_MEMBERS, member_table)
+from paddy_road.core import DISEASES
+from paddy_road.data import tst_files
+from paddy_road.train import TrainingFailed
+from paddy_road.ensemble import Member, bag, average_members, load_member, manifest, oob_error
 
 MEMBERS = [Member('resnet10t', 32, Resize(48, method='squish'), weight=2), Member('resnet10t', 32, Resize((64, 48))),
            Member('test_convnext', 32, Resize(48, method='squish'))]
@@ -53,10 +52,12 @@ def test_corrupt_member_is_retrained(paddy, tmp_path, damage):
     assert set(manifest(tmp_path).status) == {'ok'}
 
 def test_failures_recorded_and_skipped(paddy, tmp_path):
-    t = FakeTrainer(fail={MEMBERS[0].name: torch.cuda.OutOfMemoryError('CUDA out of memory'), MEMBERS[1].name: MemberFailed('NaN loss')})
+    t = FakeTrainer(fail={MEMBERS[0].name: torch.cuda.OutOfMemoryError('CUDA out of memory'),
+                          MEMBERS[1].name: TrainingFailed('NaN loss')})
     man = bag(MEMBERS, paddy, tmp_path, trainer=t).set_index('key')
     assert t.calls == [m.name for m in MEMBERS]
-    assert man.loc[MEMBERS[0].name, 'error'] == 'CUDA out of memory' and man.loc[MEMBERS[1].name, 'error'] == 'NaN loss'
+    assert man.loc[MEMBERS[0].name, 'error'] == 'CUDA out of memory'
+    assert man.loc[MEMBERS[1].name, 'error'] == 'NaN loss'
     assert man.loc[MEMBERS[2].name, 'status'] == 'ok'
     t2 = FakeTrainer()
     bag(MEMBERS, paddy, tmp_path, trainer=t2)
@@ -72,18 +73,18 @@ def test_other_errors_stop_the_run(paddy, tmp_path):
 def test_weighted_mean(paddy, tmp_path):
     bag(MEMBERS, paddy, tmp_path, trainer=FakeTrainer())
     p = {m.name: load_member(tmp_path, m.name)['test_probs'] for m in MEMBERS}
-    ep = ensemble(tmp_path)
+    ep = average_members(tmp_path)
     manual = torch.stack([p[MEMBERS[0].name], p[MEMBERS[0].name], p[MEMBERS[1].name], p[MEMBERS[2].name]]).mean(0)
     torch.testing.assert_close(ep.probs, manual)                # weight 2 == listed twice
-    ep = ensemble(tmp_path, weights={MEMBERS[2].name: 0})
+    ep = average_members(tmp_path, weights={MEMBERS[2].name: 0})
     torch.testing.assert_close(ep.probs, torch.stack([p[MEMBERS[0].name]] * 2 + [p[MEMBERS[1].name]]).mean(0))
-    with pytest.raises(KeyError, match='not in'): ensemble(tmp_path, weights={'nope': 1})
+    with pytest.raises(KeyError, match='not in'): average_members(tmp_path, weights={'nope': 1})
 
 def test_mismatched_ids_refused(paddy, tmp_path):
     bag(MEMBERS[:2], paddy, tmp_path, trainer=FakeTrainer())
     fn = tmp_path/f'{MEMBERS[1].name}.pt'
     d = torch.load(fn, weights_only=True); d['test_ids'] = d['test_ids'][::-1]; torch.save(d, fn)
-    with pytest.raises(ValueError, match='other test images'): ensemble(tmp_path)
+    with pytest.raises(ValueError, match='other test images'): average_members(tmp_path)
 
 def test_folds_cover_the_data_once(paddy, tmp_path):
     man = bag(MEMBERS, paddy, tmp_path, trainer=FakeTrainer(), folds=3)
@@ -91,30 +92,8 @@ def test_folds_cover_the_data_once(paddy, tmp_path):
     o = oob_error(tmp_path)
     assert o['images'] == len(pd.read_csv(paddy/'train.csv')) and o['members_per_image'] == 1.0
 
-def test_check_member_sizes():
-    for m in LESSON_MEMBERS: check_member(m)
-    for arch, size, need in [('vit_large_patch16_224', 192, '224x224'), ('swin_large_patch4_window7_224', (320, 224), '224x224'),
-                             ('swinv2_large_window12_192.ms_in22k', 224, '192x192'), ('test_vit', (160, 128), '160x160')]:
-        with pytest.raises(ValueError, match=f'{arch} takes {need} images only') as e: check_member(Member(arch, size))
-        assert repr(size) in str(e.value)
-    with pytest.raises(ValueError, match='did you mean'): check_member(Member('vit_lage_patch16_224', 224))
-    with pytest.raises(ValueError, match='accum=3'): check_member(Member('resnet10t', 64, accum=3))
-
 def test_bag_checks_all_members_before_training(paddy, tmp_path):
     t = FakeTrainer()
-    with pytest.raises(ValueError, match='test_vit takes 160x160'): bag(MEMBERS + [Member('test_vit', 128)], paddy, tmp_path, trainer=t)
+    with pytest.raises(ValueError, match='test_vit takes 160x160'):
+        bag(MEMBERS + [Member('test_vit', 128)], paddy, tmp_path, trainer=t)
     assert t.calls == []
-
-def test_tta_semantics(paddy):
-    "learn.tta = lerp(mean of 4 augmented passes, plain pass, 0.25), as fastai defines it."
-    from fastai.vision.all import set_seed
-    from paddy_road.accum import train_learner
-    learn = train_learner('resnet10t', 32, item=Resize(48, method='squish'), path=paddy, pretrained=False, seed=0, bs=16)
-    dl = learn.dls.test_dl(tst_files(paddy)[:24], num_workers=0)
-    set_seed(1)
-    tta, _ = learn.tta(dl=dl, n=4, beta=0.25)
-    set_seed(1)
-    with dl.dataset.set_split_idx(0): aug = torch.stack([learn.get_preds(dl=dl)[0] for _ in range(4)]).mean(0)
-    with dl.dataset.set_split_idx(1): plain = learn.get_preds(dl=dl)[0]
-    torch.testing.assert_close(tta, torch.lerp(aug, plain, 0.25))
-    assert not torch.allclose(aug, plain)  # the augmented passes really differ
