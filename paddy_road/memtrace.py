@@ -216,7 +216,7 @@ def pick_accum(arch:str, size, budget_mib:float=KAGGLE_MIB, margin:float=0.05, a
 
 # %% ../nbs/07_memtrace.ipynb #87bcac00
 def shipped_configs() -> list:
-    "The configs (`predict_mem` arguments) the demo and the notebooks trace: the lesson's rows, its large models, the demo's."
+    "The configs (`predict_mem` arguments) that the demo and the notebooks trace: the lesson's, and the demo's."
     rows = [dict(arch=r.arch, size=r.size, bs=LESSON_BS // r.accum) for r in PUBLISHED.itertuples()]
     rows += [dict(arch=a, size=s, bs=LESSON_BS) for a, s in LESSON_LARGE]
     rows += [dict(arch='resnet10t', size=64, bs=LESSON_BS, item=96)]  # paddy_demo's model
