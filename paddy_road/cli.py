@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_cli.ipynb #66796c5e
 from __future__ import annotations
-import sys, time
+import re, sys, time
 from pathlib import Path
 import pandas as pd
 from fastcore.script import call_parse
@@ -105,16 +105,17 @@ def demo_collab(movielens=None, epochs:int=5, lr:float=5e-3, wd:float=0.1, n_fac
                 recommendations=list(recommend(model, dls.classes, ratings, user, k=5).title), seconds=time.time()-t0)
 
 # %% ../nbs/13_cli.ipynb #36486e22
-def demo_memory(arch:str='resnet10t', size:int=64, item:int=96, budget_mib:float=None) -> dict:
-    "Predicted accumulation and MiB for the demo model and the lesson's large configs on a 16 GB card."
-    from paddy_road.gpu import LESSON_LARGE, KAGGLE_MIB
-    from paddy_road.memtrace import pick_accum, calibrate
-    t0, budget = time.time(), budget_mib or KAGGLE_MIB
-    calib = calibrate()
-    rows = [pick_accum(arch, size, item=item, budget_mib=budget, calib=calib)]
-    rows += [pick_accum(a, s, budget_mib=budget, calib=calib) for a, s in LESSON_LARGE]
+def demo_memory(arch:str='resnet10t', size:int=64, item:int=96,
+                gpu='auto', # the card to plan for: 'auto' (the card in use, else Kaggle's T4), a card's name, or MiB
+               ) -> dict:
+    "Predicted accumulation and MiB for the demo model and the lesson's large configs on the card `gpu`."
+    from paddy_road.gpu import LESSON_LARGE, gpu_budget
+    from paddy_road.memtrace import pick_accum
+    t0, budget = time.time(), gpu_budget(gpu)
+    rows = [pick_accum(arch, size, item=item, gpu=gpu)] + [pick_accum(a, s, gpu=gpu) for a, s in LESSON_LARGE]
     picks = [{k: r[k] for k in ('arch', 'size', 'accum', 'predicted_mib', 'fits')} for r in rows]
-    return dict(budget_mib=budget, picks=picks, seconds=time.time()-t0)
+    return dict(card=budget['card'], budget_mib=budget['mib'], overhead_source=rows[0]['overhead_source'], picks=picks,
+                seconds=time.time()-t0)
 
 # %% ../nbs/13_cli.ipynb #58647a6a
 def demo_data(path=None, download='auto') -> dict:
@@ -152,11 +153,13 @@ def _lines_collab(c:dict) -> list:
             f"                for user {c['user']}: {'; '.join(c['recommendations'])}"]
 
 def _lines_memory(mem:dict) -> list:
-    return ([f"  memory      : gradient accumulation to fit {mem['budget_mib']:.0f} MiB (predicted on the CPU, bs 64):"]
+    card = mem['card'] if mem['card'].endswith('MiB') else f"a {mem['card']} ({mem['budget_mib']:.0f} MiB)"
+    return ([f"  memory      : gradient accumulation to fit {card}; predicted on the CPU, bs 64 "
+             f"(overhead: {mem['overhead_source']}):"]
             + [f"                {p['arch']} at {p['size']}: accum {p['accum']} ({p['predicted_mib']:.0f} MiB)"
                + ('' if p['fits'] else ' DOES NOT FIT') for p in mem['picks']])
 
-# %% ../nbs/13_cli.ipynb #1efd5947
+# %% ../nbs/13_cli.ipynb #25fa5a28
 _SUMMARY = dict(train=_lines_train, ensemble=_lines_ensemble, multitarget=_lines_multitarget, collab=_lines_collab,
                 memory=_lines_memory)
 
@@ -172,7 +175,7 @@ def format_summary(res:dict) -> str:
 # %% ../nbs/13_cli.ipynb #c68a31cb
 DEMO_STAGES = ('memory', 'train', 'ensemble', 'multitarget', 'collab')
 
-def run_demo(path=None, stages=DEMO_STAGES, out='paddy_out', **train_kw) -> dict:
+def run_demo(path=None, stages=DEMO_STAGES, out='paddy_out', gpu='auto', **train_kw) -> dict:
     "All of `paddy_demo` as a function: returns each stage's results."
     if bad := [s for s in stages if s not in DEMO_STAGES]: raise ValueError(
         f"unknown stage(s) {bad}: the stages are {list(DEMO_STAGES)}.")
@@ -180,7 +183,7 @@ def run_demo(path=None, stages=DEMO_STAGES, out='paddy_out', **train_kw) -> dict
     res = dict(data=demo_data(path))
     if 'memory' in stages:
         kw = {k: train_kw[k] for k in ('arch', 'size', 'item') if k in train_kw}
-        res['memory'] = demo_memory(**kw)
+        res['memory'] = demo_memory(**kw, gpu=gpu)
     if 'train' in stages: res['train'] = demo_train(res['data']['path'], out=out, **train_kw)
     if 'ensemble' in stages: res['ensemble'] = demo_ensemble(res['data']['path'], out=out, **train_kw)
     if 'multitarget' in stages: res['multitarget'] = demo_multitarget(res['data']['path'], **train_kw)
@@ -201,11 +204,13 @@ def paddy_demo(path:str=None, # Paddy data folder (default: PADDY_PATH, Kaggle i
                pretrained:str='auto', # 'auto' (when weights are cached or reachable), 'yes' or 'no'
                out:str='paddy_out', # output folder (submission.csv, ...)
                seed:int=42, # random seed
+               gpu:str='auto', # card to plan memory for: auto (the one in use, else T4), T4, L4, P100, RTX 4090, or MiB
               ):
     "Run the lesson end to end on the Paddy data (synthetic when no real data is present) and print a summary."
     try:
+        gpu = float(gpu) if re.fullmatch(r'\d+(\.\d*)?', gpu) else gpu
         res = run_demo(path, [s.strip() for s in stages.split(',') if s.strip()], out=out, arch=arch, size=size,
-                       item=item, epochs=epochs, bs=bs, lr=lr, pretrained=pretrained, seed=seed)
+                       item=item, epochs=epochs, bs=bs, lr=lr, pretrained=pretrained, seed=seed, gpu=gpu)
     except (PaddyDataError, FileNotFoundError, ValueError, RuntimeError) as e: sys.exit(f'paddy_demo: error: {e}')
     print(format_summary(res))
 

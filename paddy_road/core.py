@@ -10,7 +10,8 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['LABEL_COUNTS', 'VARIETY_COUNTS', 'AGES', 'DISEASES', 'VARIETIES', 'SMALLEST', 'N_TRAIN', 'N_TEST', 'IMAGE_SIZE',
            'COMPETITION', 'KAGGLE_INPUT', 'TRAIN_COLS', 'LESSON_BS', 'LESSON_ITEM', 'item_tfm', 'item_hw', 'item_desc',
-           'check_accum', 'first_few', 'cache_dir', 'atomic_write', 'is_oom', 'free_gpu', 'reachable']
+           'check_accum', 'first_few', 'cache_dir', 'atomic_write', 'is_oom', 'free_gpu', 'reachable',
+           'check_cuda_arch']
 
 # %% ../nbs/00_core.ipynb #b22ec65b
 LABEL_COUNTS = {'normal': 1764, 'blast': 1738, 'hispa': 1594, 'dead_heart': 1442, 'tungro': 1088, 'brown_spot': 965,
@@ -28,7 +29,7 @@ COMPETITION = 'paddy-disease-classification'
 KAGGLE_INPUT = Path('/kaggle/input')/COMPETITION
 TRAIN_COLS = ('image_id', 'label', 'variety', 'age')
 
-# %% ../nbs/00_core.ipynb #98d30b59
+# %% ../nbs/00_core.ipynb #b5c9f2c2
 LESSON_BS = 64     # the lesson's batch: gradient accumulation splits it into micro-batches, it never changes it
 LESSON_ITEM = 480  # the lesson's item transform: Resize(480, method='squish')
 
@@ -45,7 +46,7 @@ def item_tfm(item=None, # None: the lesson's Resize(480, method='squish'); an in
     raise TypeError(f"{name}={item!r}: pass an int (squish-resize to that many pixels, e.g. {name}=480) or an item "
                     f"transform (e.g. {name}=Resize((640, 480)) for 640 high and 480 wide).")
 
-# %% ../nbs/00_core.ipynb #a2a84225
+# %% ../nbs/00_core.ipynb #a2d42b2e
 def item_hw(item) -> tuple:
     "(height, width) a batch enters the GPU at, from an `item` as `item_tfm` takes it, or a (height, width) pair."
     if isinstance(item, (tuple, list)) and len(item) == 2: return tuple(int(o) for o in item)
@@ -60,7 +61,7 @@ def item_desc(item) -> str:
     if hasattr(t, 'size') and hasattr(t, 'method'): w, h = t.size; return f'{t.method}{h}x{w}'
     return re.sub(r'\W+', '', repr(t))[:40]
 
-# %% ../nbs/00_core.ipynb #01ef4c71
+# %% ../nbs/00_core.ipynb #06fddffa
 def check_accum(accum, # gradient accumulation: the number of micro-batches per step
                 bs:int=LESSON_BS, # the batch it splits
                 where:str='', # prefix for the message, e.g. a member's name
@@ -72,7 +73,7 @@ def check_accum(accum, # gradient accumulation: the number of micro-batches per 
         f"({', '.join(map(str, ok))}).")
     return int(accum)
 
-# %% ../nbs/00_core.ipynb #839e9eb9
+# %% ../nbs/00_core.ipynb #96f1298c
 def first_few(xs, n:int=3) -> str:
     "The first `n` of `xs`, comma separated, with ', ...' when there are more: for error messages."
     xs = list(xs)
@@ -82,7 +83,7 @@ def cache_dir() -> Path:
     "Where downloads, the synthetic set and memory traces live: `PADDY_ROAD_CACHE`, else ~/.cache/paddy_road."
     return Path(os.environ.get('PADDY_ROAD_CACHE') or Path.home()/'.cache'/'paddy_road').expanduser()
 
-# %% ../nbs/00_core.ipynb #3f307e2e
+# %% ../nbs/00_core.ipynb #72f478b2
 def _remove(p:Path):
     if p.is_dir(): shutil.rmtree(p, ignore_errors=True)
     else: p.unlink(missing_ok=True)
@@ -103,7 +104,7 @@ def atomic_write(dest, # the file or folder to create or replace
     finally: _remove(tmp)
     return dest
 
-# %% ../nbs/00_core.ipynb #2cb3c1c2
+# %% ../nbs/00_core.ipynb #83b6e261
 def is_oom(e:BaseException) -> bool:
     "Whether `e` is the GPU running out of memory (torch's OutOfMemoryError, or an allocator's 'out of memory')."
     return isinstance(e, RuntimeError) and (type(e).__name__ == 'OutOfMemoryError' or 'out of memory' in str(e))
@@ -119,3 +120,27 @@ def reachable(host:str, port:int=443, timeout:float=3.) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout): return True
     except OSError: return False
+
+# %% ../nbs/00_core.ipynb #dbfa15bc
+def _arch_runs(cap:tuple, archs:list) -> bool:
+    "Whether code built for `archs` (torch.cuda.get_arch_list()) runs on a card of compute capability `cap`."
+    major, minor = cap
+    for a in archs:
+        kind, _, num = a.partition('_')
+        v = int(re.sub(r'\D', '', num) or 0)   # 'sm_90a' -> 90, 'sm_120' -> 120
+        if kind == 'sm' and divmod(v, 10)[0] == major and divmod(v, 10)[1] <= minor: return True
+        if kind == 'compute' and divmod(v, 10) <= (major, minor): return True  # PTX: compiled for this card at load
+    return False
+
+def check_cuda_arch(device=None):
+    "Raise, before any work, when the installed torch has no kernels for the GPU `device` (nothing to do without CUDA)."
+    import torch
+    if not torch.cuda.is_available(): return
+    cap, archs = torch.cuda.get_device_capability(device), torch.cuda.get_arch_list()
+    if _arch_runs(cap, archs): return
+    name, sm = torch.cuda.get_device_name(device), f'sm_{cap[0]}{cap[1]}'
+    raise RuntimeError(
+        f"{name} has compute capability {cap[0]}.{cap[1]} ({sm}), but this torch {torch.__version__} (CUDA "
+        f"{torch.version.cuda}) has kernels only for {', '.join(archs)}: every CUDA operation would fail with "
+        f"'no kernel image is available'. On Kaggle, pick 'GPU T4 x2' (or L4 where offered) in Settings > "
+        f"Accelerator; elsewhere, install a torch built for {sm}.")

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch
-from .core import atomic_write, check_accum, free_gpu, is_oom, item_desc, item_tfm
+from .core import atomic_write, check_accum, check_cuda_arch, free_gpu, is_oom, item_desc, item_tfm
 from .data import kfold_names, paddy_path, tst_files
 from .train import TrainingFailed, train_and_predict
 
@@ -168,13 +168,14 @@ def _train_one(trainer, m:Member, key:str, fold, out_dir:Path, path, **kw) -> fl
         return res['seconds']
     finally: free_gpu()  # the lesson's gc.collect() + torch.cuda.empty_cache() after each member
 
-# %% ../nbs/08_ensemble.ipynb #fb594751
+# %% ../nbs/08_ensemble.ipynb #ebaa8e99
 def bag(members:list, path=None, out_dir='ensemble', epochs:int=12, accum:int=2, lr:float=0.01,
         pretrained:bool=True,
         time_budget:float=None, # seconds; stop starting members that would not finish in time
         folds:int=None, # k: member i validates on fold i mod k (disjoint validation sets)
         fold_seed:int=0, retry_failed:bool=False, trainer=train_member, **kwargs) -> pd.DataFrame:
     "Train `members` in order, saving each as it finishes; resumes where a previous run stopped. Returns the manifest."
+    check_cuda_arch()
     for m in members: check_member(m)  # all of them, before the first epoch
     path, out_dir, t0 = paddy_path(path, quiet=True), Path(out_dir), time.time()
     out_dir.mkdir(parents=True, exist_ok=True)

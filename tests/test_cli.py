@@ -49,9 +49,17 @@ def test_demo_default_data(tmp_path, cli_env):
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'the embedded synthetic set' in r.stdout and 'random init' in r.stdout
     assert 'multi-target: disease error' in r.stdout
-    assert 'vit_large_patch16_224 at 224: accum 2' in r.stdout  # the memory stage, predicted on this CPU
+    assert 'to fit a T4 (15102 MiB)' in r.stdout  # the memory stage plans for Kaggle's card when there is no GPU
     assert 'collab      : DotProductBias on synthetic ratings' in r.stdout
     assert len(pd.read_csv(tmp_path/'o'/'submission.csv')) == 173
+
+def test_demo_memory_for_the_lessons_card(paddy, cli_env):
+    "On the lesson's P100 the lesson's picks (accum 2 for the large models); an unknown card is a clear error."
+    r = run(['paddy_demo', '--path', str(paddy), '--stages', 'memory', '--gpu', 'P100'], cli_env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'to fit a P100 (16280 MiB)' in r.stdout and r.stdout.count(': accum 2 (') == 5, r.stdout
+    r = run(['paddy_demo', '--path', str(paddy), '--stages', 'memory', '--gpu', 'V100'], cli_env)
+    assert r.returncode == 1 and "gpu='V100': not a card paddy_road knows" in r.stderr
 
 def test_demo_bad_stage(paddy, cli_env):
     r = run(['paddy_demo', '--path', str(paddy), '--stages', 'fly'], cli_env)
