@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Run the notebooks' tests without nbdev, for a stack nbdev 2 can't install on (fastcore 2: nbdev 2.4 needs < 2).
+
+Does what `nbdev_test` does: every code cell of every notebook in nbs/ in order, in a fresh process per notebook with
+the notebook's folder as the working directory, skipping cells marked `#| eval: false` or with a flag of
+settings.ini's `tst_flags` that is not passed in --flags, and the `nbdev_export()` cell; it also leaves out the
+`from nbdev.showdoc import *` line (documentation, not tests). Prints each notebook's seconds; exits 1 on a failure.
+
+Usage: python .ci/nbrun.py [--flags slow] [--n_workers 2] [notebook ...]
+"""
+import argparse, configparser, json, os, subprocess, sys, time, traceback, types
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+root = Path(__file__).resolve().parent.parent
+cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(root/'settings.ini')
+
+def directives(src:str) -> dict:
+    "nbdev's `#| key: value` lines at the top of a cell."
+    res = {}
+    for line in src.splitlines():
+        if not line.startswith('#|'): break
+        key, _, val = line[2:].strip().partition(' ')
+        res[key.rstrip(':')] = val.strip()
+    return res
+
+def run(fn:Path, skip:set) -> tuple:
+    "Run one notebook's cells in this process; (name, seconds, error text or None)."
+    os.chdir(fn.parent); sys.path.insert(0, str(root))
+    os.environ.setdefault('MPLBACKEND', 'Agg')
+    main = sys.modules['__main__'] = types.ModuleType('__main__')   # classes pickle as `__main__.X`, as in Jupyter
+    ns, t0 = main.__dict__, time.time()
+    for i, c in enumerate(json.loads(fn.read_text())['cells']):
+        src = ''.join(c['source'])
+        if c['cell_type'] != 'code' or 'nbdev_export(' in src: continue
+        d = directives(src)
+        if d.get('eval', '').lower() == 'false' or skip & set(d): continue
+        code = '\n'.join(l for l in src.splitlines() if l.strip() != 'from nbdev.showdoc import *')
+        try: exec(compile(code, f'{fn.name} cell {i}', 'exec'), ns)
+        except BaseException: return fn.name, time.time() - t0, f'cell {i}:\n{src}\n\n{traceback.format_exc()}'
+    return fn.name, time.time() - t0, None
+
+def in_subprocess(fn:Path, flags:str) -> tuple:
+    "Run one notebook in a fresh Python (its DataLoaders may start worker processes of their own)."
+    r = subprocess.run([sys.executable, __file__, '--one', str(fn), '--flags', flags], capture_output=True, text=True)
+    try: return tuple(json.loads(r.stdout.strip().splitlines()[-1]))
+    except (ValueError, IndexError): return fn.name, 0., f'the process died ({r.returncode}):\n{r.stderr[-3000:]}'
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('notebooks', nargs='*'); ap.add_argument('--flags', default='')
+    ap.add_argument('--n_workers', type=int, default=2); ap.add_argument('--one', help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    skip = set(cfg['DEFAULT'].get('tst_flags', '').split()) - set(a.flags.split())
+    if a.one:
+        res = run(Path(a.one), skip)
+        print('\n' + json.dumps(res)); sys.exit(0)
+    nbs = [Path(n).resolve() for n in a.notebooks] or sorted((root/cfg['DEFAULT']['nbs_path']).glob('[!_]*.ipynb'))
+    with ThreadPoolExecutor(a.n_workers) as ex: results = list(ex.map(lambda n: in_subprocess(n, a.flags), nbs))
+    for name, secs, err in sorted(results, key=lambda r: -r[1]):
+        print(f'{name}: {secs:.0f} s' + (' FAILED' if err else ''))
+    failed = [(n, e) for n, _, e in results if e]
+    for n, e in failed: print(f'\n===== {n} failed at {e}', file=sys.stderr)
+    sys.exit(1 if failed else 0)
