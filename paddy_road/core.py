@@ -132,13 +132,29 @@ def _arch_runs(cap:tuple, archs:list) -> bool:
         if kind == 'compute' and divmod(v, 10) <= (major, minor): return True  # PTX: compiled for this card at load
     return False
 
+def _nvml_card(index:int) -> tuple|None:
+    "(name, capability) of CUDA device `index` through NVML, which leaves CUDA uninitialised; None if NVML can't say."
+    try:
+        import pynvml
+        pynvml.nvmlInit()
+        vis = [v.strip() for v in os.environ.get('CUDA_VISIBLE_DEVICES', '').split(',') if v.strip()]
+        dev = vis[index] if vis else str(index)
+        h = (pynvml.nvmlDeviceGetHandleByIndex(int(dev)) if dev.isdigit() else pynvml.nvmlDeviceGetHandleByUUID(dev))
+        name = pynvml.nvmlDeviceGetName(h)
+        return (name.decode() if isinstance(name, bytes) else name), tuple(pynvml.nvmlDeviceGetCudaComputeCapability(h))
+    except Exception: return None
+
 def check_cuda_arch(device=None):
     "Raise, before any work, when the installed torch has no kernels for the GPU `device` (nothing to do without CUDA)."
     import torch
     if not torch.cuda.is_available(): return
-    cap, archs = torch.cuda.get_device_capability(device), torch.cuda.get_arch_list()
+    # Before CUDA is initialised, ask NVML: initialising it here would stop a later fork launch (one process per GPU).
+    idx = device if isinstance(device, int) else (torch.device(device).index or 0) if device is not None else 0
+    info = None if torch.cuda.is_initialized() else _nvml_card(idx)
+    name, cap = info or (torch.cuda.get_device_name(device), tuple(torch.cuda.get_device_capability(device)))
+    archs = torch.cuda.get_arch_list()
     if _arch_runs(cap, archs): return
-    name, sm = torch.cuda.get_device_name(device), f'sm_{cap[0]}{cap[1]}'
+    sm = f'sm_{cap[0]}{cap[1]}'
     raise RuntimeError(
         f"{name} has compute capability {cap[0]}.{cap[1]} ({sm}), but this torch {torch.__version__} (CUDA "
         f"{torch.version.cuda}) has kernels only for {', '.join(archs)}: every CUDA operation would fail with "

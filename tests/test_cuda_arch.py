@@ -5,14 +5,16 @@ import pytest
 from paddy_road.core import check_cuda_arch
 from paddy_road.train import train_learner, train_and_predict
 from paddy_road.gpu import probe
-from paddy_road.ensemble import Member, bag
+from paddy_road.ensemble import Member
+from paddy_road.bag import bag
 
 CU128 = ['sm_75', 'sm_80', 'sm_86', 'sm_90', 'sm_100', 'sm_120']   # Kaggle's cu128 torch: no Pascal
 
 @contextmanager
 def fake_card(cap, name, archs=CU128):
     "CUDA 'available' with this card and this torch build; no real CUDA call is made."
-    fakes = dict(is_available=True, get_device_capability=cap, get_device_name=name, get_arch_list=archs)
+    fakes = dict(is_available=True, is_initialized=True, get_device_capability=cap, get_device_name=name,
+                 get_arch_list=archs)
     with patch.multiple('torch.cuda', **{k: (lambda v: lambda *a, **k: v)(v) for k, v in fakes.items()}): yield
 
 P100 = ((6, 0), 'Tesla P100-PCIE-16GB')
