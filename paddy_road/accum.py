@@ -33,25 +33,43 @@ def accumulate(coeffs:torch.Tensor, # parameters (requires_grad), updated in pla
 
 # %% ../nbs/04_accum.ipynb #aee1cc63
 class GradAccum(Callback):
-    "fastai's `GradientAccumulation` over `n_acc` samples, with no partial group crossing an epoch or a fit."
+    "fastai's `GradientAccumulation` over `n_acc` samples: no partial group crosses an epoch or a fit; right under DDP."
     order, run_valid = MixedPrecision.order - 4, False
     def __init__(self, n_acc:int=64, partial:str='flush'):
         if partial not in ('flush', 'drop'): raise ValueError(
             f"partial={partial!r}: use 'flush' (apply the partial group) or 'drop'.")
-        self.n_acc, self.partial = n_acc, partial
+        self.n_acc, self.partial, self._ns = n_acc, partial, None
     def _clear(self):
         for p in self.learn.model.parameters(): p.grad = None
         self.count = 0
+    def _target(self) -> int:
+        "Samples per step in this process: under DDP each process counts its own, so `n_acc` is shared out."
+        ws = torch.distributed.get_world_size() if hasattr(self.learn.model, 'no_sync') else 1
+        if self.n_acc % ws: raise ValueError(
+            f"GradAccum(n_acc={self.n_acc}) can't be shared evenly by {ws} processes: use a multiple of {ws}.")
+        return self.n_acc // ws
+    def _sync_on(self):
+        if self._ns is not None: self._ns.__exit__(None, None, None); self._ns = None
     def before_fit(self): self._clear()
-    def after_fit(self): self._clear()
-    def after_loss(self): self.learn.loss_grad /= self.n_acc / find_bs(self.learn.yb)
+    def after_fit(self): self._sync_on(); self._clear()
+    def before_batch(self):  # DDP decides in the forward pass whether the backward all-reduces
+        self._sync_on()
+        bs, target = find_bs(self.learn.yb), self._target()
+        if bs > target and target < self.n_acc: raise ValueError(
+            f"GradAccum: each process's batch of {bs} is more than its share of n_acc={self.n_acc} ({target}), so a "
+            f"step would see more than {self.n_acc} samples: use batches of at most {target} per process.")
+        ends_group = self.count + bs >= target or self.iter == self.n_iter - 1
+        if not ends_group and hasattr(self.learn.model, 'no_sync'):  # all-reduce once, at the group's last backward
+            self._ns = self.learn.model.no_sync(); self._ns.__enter__()
+    def after_loss(self): self.learn.loss_grad /= self._target() / find_bs(self.learn.yb)
+    def after_batch(self): self._sync_on()
     def before_step(self):
-        bs = find_bs(self.learn.yb)
-        self.learn.loss_grad *= self.n_acc / bs  # the loss fastai records is the batch's true loss
+        bs, target = find_bs(self.learn.yb), self._target()
+        self.learn.loss_grad *= target / bs  # the loss fastai records is the batch's true loss
         self.count += bs
-        if self.count >= self.n_acc: self.count = 0; return
+        if self.count >= target: self.count = 0; return
         if self.iter < self.n_iter - 1: raise CancelBatchException()  # keep accumulating
         if self.partial == 'drop': self._clear(); raise CancelBatchException()
-        for p in self.learn.model.parameters():  # flush: the sum of count/n_acc-scaled grads -> the mean's grad
-            if p.grad is not None: p.grad.mul_(self.n_acc / self.count)
+        for p in self.learn.model.parameters():  # flush: the sum of count/target-scaled grads -> the mean's grad
+            if p.grad is not None: p.grad.mul_(target / self.count)
         self.count = 0
