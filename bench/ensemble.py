@@ -19,7 +19,8 @@ from fastai.vision.all import Resize
 from paddy_road.synth import synth_paddy
 from paddy_road.data import tst_files
 from paddy_road.train import train_learner, fit_recipe
-from paddy_road.ensemble import Member, bag, average_members, load_member, oob_error
+from paddy_road.ensemble import Member, average_members, load_member, oob_error
+from paddy_road.bag import bag
 
 ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
 ap.add_argument('--repeats', type=int, default=3); ap.add_argument('--epochs', type=int, default=6)

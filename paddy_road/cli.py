@@ -70,12 +70,14 @@ def demo_ensemble(path, arch:str='resnet10t', size:int=64, item:int=96, epochs:i
     from fastai.vision.all import Resize, set_seed
     from paddy_road.train import use_pretrained
     from paddy_road.submit import submission, check_submission
-    from paddy_road.ensemble import Member, bag, average_members, oob_error
+    from paddy_road.ensemble import Member, average_members, oob_error
+    from paddy_road.bag import bag
     t0, pre, out = time.time(), use_pretrained(arch, pretrained), Path(out)
     set_seed(seed, reproducible=True)
     members = [Member(arch, size, item), Member(arch, size, Resize((item * 4 // 3, item)))]
     # three quarters of the epochs per member: two members then cost about what one full run does
-    man = bag(members, path, out/'ensemble', epochs=max(1, epochs * 3 // 4), accum=1, lr=lr, pretrained=pre, bs=bs)
+    man = bag(members, path, out/'ensemble', epochs=max(1, epochs * 3 // 4), accum=1, lr=lr, pretrained=pre, bs=bs,
+              procs=1, minutes=None, resume_from=None)  # earlier stages used this process's GPU: no launch
     ep = average_members(out/'ensemble')
     sub = check_submission(submission(ep.probs, ep.vocab, path, out/'ensemble_submission.csv', ids=ep.ids), path)
     res = dict(members=man[['key', 'tta_val_error']].to_dict('records'), oob_error=oob_error(out/'ensemble')['error'],

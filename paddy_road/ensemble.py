@@ -4,19 +4,19 @@
 
 # %% ../nbs/08_ensemble.ipynb #71a26002
 from __future__ import annotations
-import difflib, hashlib, json, numbers, re, time
+import difflib, hashlib, json, numbers, re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch
-from .core import atomic_write, check_accum, check_cuda_arch, free_gpu, is_oom, item_desc, item_tfm
-from .data import kfold_names, paddy_path, tst_files
-from .train import TrainingFailed, train_and_predict
+from .core import atomic_write, check_accum, item_desc, item_tfm
+from .train import train_and_predict
 
 # %% auto #0
-__all__ = ['Member', 'lesson_members', 'check_member', 'train_member', 'member_key', 'save_member', 'load_member', 'manifest',
-           'bag', 'EnsemblePreds', 'average_members', 'member_table', 'oob_error']
+__all__ = ['Member', 'lesson_members', 'check_member', 'train_member', 'member_key', 'member_config', 'save_member',
+           'read_member', 'load_member', 'config_diff', 'manifest', 'write_manifest', 'EnsemblePreds',
+           'average_members', 'member_table', 'oob_error']
 
 # %% ../nbs/08_ensemble.ipynb #1ff953c9
 def _timm_deprecated() -> dict:
@@ -108,28 +108,48 @@ def member_key(members:list, i:int) -> str:
     return members[i].name + (f'~{k + 1}' if k else '')
 
 # %% ../nbs/08_ensemble.ipynb #ea857fda
-def _row(key:str, m:Member, fold, **kw) -> dict:
-    "A manifest row: the member's config, `kw`, and when (UTC)."
-    return dict(key=key, arch=m.arch, size=str(m.size), item=item_desc(m.item), weight=m.weight, fold=fold, **kw,
-                timestamp=datetime.now(timezone.utc).isoformat(timespec='seconds'))
+def member_config(m:Member, fold=None, epochs:int=12, accum:int=2, lr:float=0.01, pretrained:bool=True) -> dict:
+    "What a member's predictions depend on: arch, size, item, fold and training settings (its weight is not one)."
+    return dict(arch=m.arch, size=str(m.size), item=item_desc(m.item), fold=fold, epochs=int(m.epochs or epochs),
+                accum=int(m.accum or accum), lr=float(lr), pretrained=bool(pretrained))
 
-def save_member(out_dir, key:str, m:Member, res:dict, fold=None) -> Path:
-    "Write member `key`'s predictions and record atomically."
+def _row(key:str, m:Member, cfg:dict, **kw) -> dict:
+    "A manifest row: the member's key, config and weight, `kw`, and when (UTC)."
+    when = datetime.now(timezone.utc).isoformat(timespec='seconds')
+    return dict(key=key, **cfg, weight=m.weight, **kw, timestamp=when)
+
+def save_member(out_dir, key:str, m:Member, res:dict, cfg:dict=None) -> Path:
+    "Write member `key`'s predictions and record atomically (`cfg`: its `member_config`)."
     stats = {k: res[k] for k in ('val_error', 'tta_val_error', 'split_seed', 'seconds')}
     data = {k: res[k] for k in ('test_probs', 'test_ids', 'vocab', 'valid_probs', 'valid_ids', 'valid_targets')}
-    data.update(row=json.dumps(_row(key, m, fold, **stats, status='ok', error=None)), sha256=_digest(res['test_probs']))
+    row = _row(key, m, cfg or member_config(m), **stats, status='ok', error=None)
+    data.update(row=json.dumps(row), sha256=_digest(res['test_probs']))
     fn = atomic_write(Path(out_dir)/f'{key}.pt', lambda p: torch.save(data, p))
     (Path(out_dir)/f'{key}.failed.json').unlink(missing_ok=True)
     return fn
 
+# %% ../nbs/08_ensemble.ipynb #f1f254c5
+_FIELDS = ('test_probs', 'test_ids', 'vocab', 'valid_probs', 'valid_ids', 'valid_targets', 'row', 'sha256')
+
+def read_member(fn) -> tuple:
+    "(results, None) for a sound member file, else (None, why not); nothing beyond tensors and plain types unpickled."
+    try: d = torch.load(fn, weights_only=True)  # weights_only: a foreign file can't run code here
+    except Exception as e: return None, f'unreadable ({type(e).__name__})'
+    if not isinstance(d, dict) or not set(_FIELDS) <= set(d) or not isinstance(d['test_probs'], torch.Tensor):
+        return None, 'not a paddy_road member file'
+    if d['sha256'] != _digest(d['test_probs']): return None, 'checksum mismatch (damaged or edited)'
+    return d, None
+
 def load_member(out_dir, key:str) -> dict|None:
     "Member `key`'s saved results, or None if missing, unreadable or failing its checksum."
     fn = Path(out_dir)/f'{key}.pt'
-    if not fn.exists(): return None
-    try: d = torch.load(fn, weights_only=True)
-    except Exception: return None
-    if not isinstance(d, dict) or d.get('sha256') != _digest(d['test_probs']): return None
-    return d
+    return read_member(fn)[0] if fn.exists() else None
+
+def config_diff(d:dict, cfg:dict) -> str|None:
+    "How saved member `d` was trained differently from `cfg` (None: the same)."
+    saved = json.loads(d['row'])
+    diff = [f'{k}={saved.get(k)!r}, not {v!r}' for k, v in cfg.items() if saved.get(k) != v]
+    return f"trained with {'; '.join(diff)}" if diff else None
 
 # %% ../nbs/08_ensemble.ipynb #0276db8b
 def manifest(out_dir) -> pd.DataFrame:
@@ -141,58 +161,10 @@ def manifest(out_dir) -> pd.DataFrame:
     rows += [json.loads(fn.read_text()) for fn in sorted(Path(out_dir).glob('*.failed.json'))]
     return pd.DataFrame(rows)
 
-def _write_manifest(out_dir):
+def write_manifest(out_dir):
+    "Rebuild `out_dir`/manifest.csv from the member files (one process at a time: the bag's main process)."
     df = manifest(out_dir)
     atomic_write(Path(out_dir)/'manifest.csv', lambda p: df.to_csv(p, index=False))
-
-# %% ../nbs/08_ensemble.ipynb #ac798c56
-def _finished(out_dir:Path, key:str, ids:list, retry_failed:bool) -> bool:
-    "Whether member `key` is already done: saved for these test images, or failed (and not to be retried)."
-    if (d := load_member(out_dir, key)) is not None:
-        if d['test_ids'] == ids: return True
-        print(f'bag: {key} on disk predicted other test images than the data has; training it again.')
-    return (out_dir/f'{key}.failed.json').exists() and not retry_failed
-
-def _train_one(trainer, m:Member, key:str, fold, out_dir:Path, path, **kw) -> float|None:
-    "Train and save one member; an out-of-memory or a failed training is recorded. Returns its seconds (None: failed)."
-    try: res = trainer(m, path, **kw)
-    except Exception as e:
-        if not (is_oom(e) or isinstance(e, TrainingFailed)): raise
-        err = 'CUDA out of memory' if is_oom(e) else str(e)
-        row = _row(key, m, fold, status='failed', error=err)
-        atomic_write(out_dir/f'{key}.failed.json', lambda p: p.write_text(json.dumps(row)))
-        print(f'bag: {key} failed ({err}); going on.')
-        return None
-    else:
-        save_member(out_dir, key, m, res, fold)
-        return res['seconds']
-    finally: free_gpu()  # the lesson's gc.collect() + torch.cuda.empty_cache() after each member
-
-# %% ../nbs/08_ensemble.ipynb #ebaa8e99
-def bag(members:list, path=None, out_dir='ensemble', epochs:int=12, accum:int=2, lr:float=0.01,
-        pretrained:bool=True,
-        time_budget:float=None, # seconds; stop starting members that would not finish in time
-        folds:int=None, # k: member i validates on fold i mod k (disjoint validation sets)
-        fold_seed:int=0, retry_failed:bool=False, trainer=train_member, **kwargs) -> pd.DataFrame:
-    "Train `members` in order, saving each as it finishes; resumes where a previous run stopped. Returns the manifest."
-    check_cuda_arch()
-    for m in members: check_member(m)  # all of them, before the first epoch
-    path, out_dir, t0 = paddy_path(path, quiet=True), Path(out_dir), time.time()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fold_sets = kfold_names(path, folds, fold_seed) if folds else None
-    ids, done_secs = [f.name for f in tst_files(path)], []
-    for i, m in enumerate(members):
-        key, fold = member_key(members, i), (i % folds if folds else None)
-        if _finished(out_dir, key, ids, retry_failed): continue
-        if time_budget and done_secs and time.time() - t0 + np.mean(done_secs) > time_budget:
-            print(f'bag: time budget reached; not starting {key} and the {len(members) - i - 1} after it '
-                  '(run again to continue).'); break
-        secs = _train_one(trainer, m, key, fold, out_dir, path, epochs=epochs, accum=accum, lr=lr,
-                          pretrained=pretrained, valid_names=fold_sets[fold] if folds else None, **kwargs)
-        if secs is not None: done_secs.append(secs)
-        _write_manifest(out_dir)
-    _write_manifest(out_dir)
-    return manifest(out_dir)
 
 # %% ../nbs/08_ensemble.ipynb #03b061fa
 @dataclass

@@ -1,28 +1,13 @@
 "Ensemble bookkeeping (resume, corruption, failures, weights, folds) with a fast fake trainer."
 import pandas as pd, pytest, torch
 from fastai.vision.all import Resize
-from paddy_road.core import DISEASES
-from paddy_road.data import tst_files
 from paddy_road.train import TrainingFailed
-from paddy_road.ensemble import Member, bag, average_members, load_member, manifest, oob_error
+from paddy_road.ensemble import Member, average_members, load_member, manifest, oob_error
+from paddy_road.bag import bag
+from fakes import FakeTrainer
 
 MEMBERS = [Member('resnet10t', 32, Resize(48, method='squish'), weight=2), Member('resnet10t', 32, Resize((64, 48))),
            Member('test_convnext', 32, Resize(48, method='squish'))]
-
-class FakeTrainer:
-    "Stands in for train_member: counts calls, returns seeded random predictions of the right shape."
-    def __init__(self, fail=None): self.calls, self.fail = [], fail or {}
-    def __call__(self, m, path, valid_names=None, **kwargs):
-        self.calls.append(m.name)
-        if m.name in self.fail: raise self.fail[m.name]
-        g = torch.Generator().manual_seed(len(self.calls))
-        tst = [f.name for f in tst_files(path)]
-        trn = sorted(f.name for f in (path/'train_images').glob('*/*.jpg'))
-        val = sorted(valid_names) if valid_names is not None else trn[len(self.calls)::5]
-        vp = torch.rand(len(val), 10, generator=g).softmax(1)
-        return dict(test_probs=torch.rand(len(tst), 10, generator=g).softmax(1), test_ids=tst, vocab=DISEASES,
-                    valid_probs=vp, valid_ids=val, valid_targets=torch.randint(0, 10, (len(val),), generator=g),
-                    val_error=0.5, tta_val_error=0.4, split_seed=len(self.calls), seconds=0.01)
 
 def test_resume_trains_only_missing(paddy, tmp_path):
     t = FakeTrainer()

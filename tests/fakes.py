@@ -1,0 +1,29 @@
+"A fast stand-in for `train_member`, shared by the ensemble and bag tests."
+import os, zlib
+import torch
+from paddy_road.core import DISEASES
+from paddy_road.data import tst_files
+
+class FakeTrainer:
+    "Stands in for train_member: counts calls (and logs them to `log`, across processes); seeded random predictions."
+    def __init__(self, fail=None, log=None, kill=None):
+        self.calls, self.fail, self.log, self.kill = [], fail or {}, log, kill
+    def __call__(self, m, path, valid_names=None, **kwargs):
+        self.calls.append(m.name)
+        if self.log:
+            with open(self.log, 'a') as f: f.write(f'{os.getpid()} {m.name}\n')  # one short append: atomic
+        if m.name == self.kill: os.kill(os.getpid(), 9)    # a process dying in the middle of a member
+        if m.name in self.fail: raise self.fail[m.name]
+        seed = zlib.crc32(m.name.encode())  # the same member gives the same results, in any process
+        g = torch.Generator().manual_seed(seed)
+        tst = [f.name for f in tst_files(path)]
+        trn = sorted(f.name for f in (path/'train_images').glob('*/*.jpg'))
+        val = sorted(valid_names) if valid_names is not None else trn[seed % 5::5]
+        vp = torch.rand(len(val), 10, generator=g).softmax(1)
+        return dict(test_probs=torch.rand(len(tst), 10, generator=g).softmax(1), test_ids=tst, vocab=DISEASES,
+                    valid_probs=vp, valid_ids=val, valid_targets=torch.randint(0, 10, (len(val),), generator=g),
+                    val_error=0.5, tta_val_error=0.4, split_seed=len(self.calls), seconds=0.01)
+
+def logged(log) -> list:
+    "The (pid, member name) lines a FakeTrainer logged."
+    return [tuple(l.split()) for l in open(log).read().splitlines()] if os.path.exists(log) else []

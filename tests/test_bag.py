@@ -1,0 +1,95 @@
+"bag over several processes (accelerate's debug_launcher on the CPU), claims, a killed process, plans, resuming."
+import json, os
+from pathlib import Path
+import pandas as pd, pytest, torch
+from accelerate import debug_launcher
+from paddy_road.ensemble import Member, average_members, manifest
+from paddy_road.submit import submission
+from paddy_road.bag import bag, claim, release
+from fakes import FakeTrainer, logged
+
+FOUR = [Member('resnet10t', 32, s) for s in (40, 48, 56, 64)]
+NAMES = sorted(m.name for m in FOUR)
+TWO = dict(procs=2, launcher=debug_launcher)
+
+def test_two_processes_train_each_member_once(paddy, tmp_path):
+    log = tmp_path/'calls.log'
+    two = bag(FOUR, paddy, tmp_path/'two', trainer=FakeTrainer(log=log), **TWO)
+    assert sorted(n for _, n in logged(log)) == NAMES                  # each member exactly once
+    one = bag(FOUR, paddy, tmp_path/'one', trainer=FakeTrainer())
+    assert sorted(two.key) == sorted(one.key) == NAMES and set(two.status) == {'ok'}
+    subs = []
+    for d in (tmp_path/'two', tmp_path/'one'):
+        ep = average_members(d)
+        subs.append(pd.read_csv(submission(ep.probs, ep.vocab, paddy, tmp_path/f'{d.name}.csv', ids=ep.ids)))
+    pd.testing.assert_frame_equal(subs[0], subs[1])                  # the same members: the same submission
+    assert not list((tmp_path/'two').glob('*.claim')) and (tmp_path/'two'/'manifest.csv').exists()
+
+def test_killed_process_loses_only_its_member(paddy, tmp_path):
+    log, out = tmp_path/'calls.log', tmp_path/'ens'
+    with pytest.raises(Exception):  # the launcher reports the dead process
+        bag(FOUR, paddy, out, trainer=FakeTrainer(log=log, kill=FOUR[1].name), **TWO)
+    first = logged(log)
+    done = set(manifest(out).key) if (out/'manifest.csv').exists() or list(out.glob('*.pt')) else set()
+    assert FOUR[1].name not in done and (out/f'{FOUR[1].name}.claim').exists()   # its claim outlives it
+    assert all(manifest(out).status == 'ok') if done else True                    # what finished is intact
+    log2 = tmp_path/'calls2.log'
+    man = bag(FOUR, paddy, out, trainer=FakeTrainer(log=log2), **TWO)
+    again = sorted(n for _, n in logged(log2))
+    assert again == sorted(set(NAMES) - done) and FOUR[1].name in again   # the dead claim is taken over; nothing twice
+    assert sorted(man.key) == NAMES and set(man.status) == {'ok'}
+    assert len(first) >= 2 and not list(out.glob('*.claim'))
+
+def test_claims(tmp_path):
+    assert claim(tmp_path, 'k') and not claim(tmp_path, 'k')
+    info = json.loads((tmp_path/'k.claim').read_text())
+    assert info['pid'] == os.getpid()
+    release(tmp_path, 'k'); assert claim(tmp_path, 'k')
+
+def test_plan_lists_what_does_not_fit(paddy, tmp_path, capsys):
+    t = FakeTrainer()
+    mins = {m.name: 20 for m in FOUR} | {FOUR[3].name: 5}
+    bag(FOUR, paddy, tmp_path, trainer=t, minutes=mins, time_budget=15 * 60)
+    out = capsys.readouterr().out
+    for m in FOUR[:3]: assert 'does not fit: longer than the whole budget' in out and f'not starting {m.name}' in out
+    assert t.calls == [FOUR[3].name]                       # the short one still fits, and only it is trained
+    assert "don't fit the time left" in out
+
+def test_measured_plan(paddy, tmp_path, capsys):
+    man = bag(FOUR[:2], paddy, tmp_path, trainer=FakeTrainer(), minutes='measure', bs=16, num_workers=0)
+    out = capsys.readouterr().out
+    assert 'member' in out and 'fits' in out and len(man) == 2      # timed on this CPU, then planned
+    assert not (tmp_path/'.timing').exists()
+
+def test_resume_from_earlier_version(paddy, tmp_path, capsys):
+    v1 = tmp_path/'v1'/'ensemble'
+    bag(FOUR[:2], paddy, v1, trainer=FakeTrainer())
+    torch.save({'not': 'a member'}, v1/f'{FOUR[2].name}.pt')     # a file under a member's name that isn't one
+    t = FakeTrainer()
+    man = bag(FOUR, paddy, tmp_path/'v2'/'ensemble', trainer=t, resume_from=[v1])
+    assert t.calls == [m.name for m in FOUR[2:]] and sorted(man.key) == NAMES
+    assert f"{FOUR[2].name}.pt: not a paddy_road member file" in capsys.readouterr().out
+    w = Member(FOUR[0].arch, FOUR[0].size, FOUR[0].item, weight=3)          # a new weight needs no retraining
+    t2 = FakeTrainer()
+    man = bag([w] + FOUR[1:], paddy, tmp_path/'v3', trainer=t2, resume_from=[tmp_path/'v2'/'ensemble'])
+    assert t2.calls == [] and man.set_index('key').loc[w.name, 'weight'] == 3
+
+@pytest.mark.slow
+def test_accelerate_launch_script(paddy, tmp_path):
+    "From a script: the launcher (torchrun, as `accelerate launch` uses) starts the processes; each member once."
+    import subprocess
+    from conftest import script
+    (tmp_path/'run_bag.py').write_text(
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from pathlib import Path\nfrom paddy_road.ensemble import Member\nfrom paddy_road.bag import bag\n"
+        "from fakes import FakeTrainer\n"
+        "members = [Member('resnet10t', 32, s) for s in (40, 48, 56, 64)]\n"
+        f"man = bag(members, {str(paddy)!r}, {str(tmp_path/'ens')!r},\n"
+        f"          trainer=FakeTrainer(log={str(tmp_path/'log')!r}))\n"
+        f"import os; open(os.path.join({str(tmp_path)!r}, 'rank' + os.environ['RANK']), 'w').write(str(len(man)))\n")
+    # torchrun is what `accelerate launch --num_processes 2` runs on GPUs; on a CPU accelerate would start one process
+    r = subprocess.run([script('torchrun'), '--nproc_per_node', '2', str(tmp_path/'run_bag.py')],
+                       capture_output=True, text=True, timeout=600, env=os.environ | dict(OMP_NUM_THREADS='1'))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert [(tmp_path/f'rank{r}').read_text() for r in (0, 1)] == ['4', '4']   # both processes return the manifest
+    assert sorted(n for _, n in logged(tmp_path/'log')) == NAMES             # each member once
