@@ -4,12 +4,11 @@
 
 # %% ../nbs/08b_bag.ipynb #a9f73613
 from __future__ import annotations
-import json, os, shutil, socket, time
-from contextlib import contextmanager
+import json, os, shutil, time
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch
-from .core import DISEASES, atomic_write, check_cuda_arch, free_gpu, is_oom
+from .core import DISEASES, atomic_write, check_cuda_arch, claim, clear_dead, free_gpu, is_oom, release
 from .data import kfold_names, paddy_path, tst_files
 from .train import TrainingFailed, alone, launch, process_rank
 from .ensemble import (Member, check_member, config_diff, manifest, member_config, member_key, read_member,
@@ -18,63 +17,7 @@ from .plan import DEFAULT_BUDGET_S, feed_check, member_minutes, plan_bag, plan_t
 from .feed import feed_rate
 
 # %% auto #0
-__all__ = ['owner_alive', 'claim', 'release', 'kaggle_inputs', 'adopt', 'bag']
-
-# %% ../nbs/08b_bag.ipynb #892b2306
-def _start_time(pid:int) -> str|None:
-    "When process `pid` started (in clock ticks since boot, Linux), to tell it from a later process with its id."
-    try: stat = Path(f'/proc/{pid}/stat').read_text()
-    except OSError: return None
-    fields = stat.rsplit(')', 1)[1].split()
-    return None if fields[0] == 'Z' else fields[19]  # a zombie has exited already
-
-def _me() -> dict: return dict(host=socket.gethostname(), pid=os.getpid(), start=_start_time(os.getpid()))
-
-def owner_alive(info:dict) -> bool:
-    "Whether the process that wrote claim `info` still runs (one on another machine is assumed to)."
-    if info.get('host') != socket.gethostname(): return True
-    try: os.kill(info['pid'], 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    start = _start_time(info['pid'])
-    return start is not None and (info.get('start') is None or start == info['start'])
-
-# %% ../nbs/08b_bag.ipynb #441bc429
-def _read_json(fn:Path) -> dict|None:
-    try: return json.loads(fn.read_text())
-    except (OSError, ValueError): return None
-
-def _create(fn:Path, info:dict) -> bool:
-    "Create `fn` holding `info`, only if it doesn't exist: exactly one process succeeds."
-    try: fd = os.open(fn, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError: return False
-    with os.fdopen(fd, 'w') as f: f.write(json.dumps(info))
-    return True
-
-@contextmanager
-def _takeover_lock(fn:Path):
-    lock = fn.with_name(fn.name + '.takeover')
-    if lock.exists() and time.time() - lock.stat().st_mtime > 60: lock.unlink(missing_ok=True)  # its taker died
-    got = _create(lock, _me())
-    try: yield got
-    finally:
-        if got: lock.unlink(missing_ok=True)
-
-def claim(out_dir, key:str) -> bool:
-    "Claim member `key` for this process; True if it is ours to train. A dead owner's claim is taken over."
-    fn = Path(out_dir)/f'{key}.claim'
-    if _create(fn, _me() | dict(time=time.time())): return True
-    with _takeover_lock(fn) as locked:
-        info = _read_json(fn)
-        if not locked or info is None or owner_alive(info): return False  # a claim being written is young: alive
-        fn.unlink(missing_ok=True)
-        print(f"bag: {key}: its claim's owner (pid {info['pid']}) is gone; taking it over.")
-        return _create(fn, _me() | dict(time=time.time()))
-
-def release(out_dir, key:str):
-    "Remove this process's claim on `key` (never another's)."
-    fn = Path(out_dir)/f'{key}.claim'
-    if (_read_json(fn) or {}).get('pid') == os.getpid(): fn.unlink(missing_ok=True)
+__all__ = ['kaggle_inputs', 'adopt', 'bag']
 
 # %% ../nbs/08b_bag.ipynb #fdfeb0bf
 def kaggle_inputs(out_dir, root='/kaggle/input') -> list:
@@ -220,14 +163,6 @@ def _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, kw, **t
                 kw=kw, est={}, procs=1, n_train=len(pd.read_csv(path/'train.csv')),
                 deadline=time.time() + time_budget if time_budget else None)
 
-def _clear_dead(out_dir:Path):
-    "Remove what dead processes left: their claims, and their half-written temporary files."
-    for fn in out_dir.glob('*.claim'):
-        if (info := _read_json(fn)) is not None and not owner_alive(info): fn.unlink(missing_ok=True)
-    for fn in (f for f in out_dir.glob('.*.tmp') if f.is_file()):  # atomic_write's `.{name}.{pid}-{token}.tmp`
-        pid = fn.name.rsplit('.', 2)[-2].split('-')[0]
-        if pid.isdigit() and not owner_alive(_me() | dict(pid=int(pid), start=None)): fn.unlink(missing_ok=True)
-
 def _prepare(job:dict, resume_from, retry_failed:bool):
     "Once per run, in the main process: weights brought up to date, stale members announced, inputs adopted."
     out_dir = job['out_dir']
@@ -237,7 +172,7 @@ def _prepare(job:dict, resume_from, retry_failed:bool):
             if (why := _refusal(d, why, cfg, job['ids'], job['vocab'])): print(f'bag: {fn}: {why}; training it again.')
             else: _keep(out_dir, key, d, m)
         if retry_failed: (out_dir/f'{key}.failed.json').unlink(missing_ok=True)
-    _clear_dead(out_dir)
+    clear_dead(out_dir)
     if resume_from == 'kaggle': resume_from = kaggle_inputs(out_dir)
     adopt(job, [resume_from] if isinstance(resume_from, (str, Path)) else list(resume_from or []))
 

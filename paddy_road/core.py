@@ -4,14 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #d0310605
 from __future__ import annotations
-import gc, numbers, os, re, secrets, shutil, socket
+import gc, json, numbers, os, re, secrets, shutil, socket, time
+from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['LABEL_COUNTS', 'VARIETY_COUNTS', 'AGES', 'DISEASES', 'VARIETIES', 'SMALLEST', 'N_TRAIN', 'N_TEST', 'IMAGE_SIZE',
            'COMPETITION', 'KAGGLE_INPUT', 'TRAIN_COLS', 'LESSON_BS', 'LESSON_ITEM', 'item_tfm', 'item_hw', 'item_desc',
-           'check_accum', 'first_few', 'cache_dir', 'atomic_write', 'is_oom', 'free_gpu', 'reachable',
-           'check_cuda_arch']
+           'check_accum', 'first_few', 'cache_dir', 'atomic_write', 'is_oom', 'free_gpu', 'reachable', 'owner_alive',
+           'claim', 'release', 'clear_dead', 'check_cuda_arch']
 
 # %% ../nbs/00_core.ipynb #b22ec65b
 LABEL_COUNTS = {'normal': 1764, 'blast': 1738, 'hispa': 1594, 'dead_heart': 1442, 'tungro': 1088, 'brown_spot': 965,
@@ -120,6 +121,70 @@ def reachable(host:str, port:int=443, timeout:float=3.) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout): return True
     except OSError: return False
+
+# %% ../nbs/00_core.ipynb #892b2306
+def _start_time(pid:int) -> str|None:
+    "When process `pid` started (in clock ticks since boot, Linux), to tell it from a later process with its id."
+    try: stat = Path(f'/proc/{pid}/stat').read_text()
+    except OSError: return None
+    fields = stat.rsplit(')', 1)[1].split()
+    return None if fields[0] == 'Z' else fields[19]  # a zombie has exited already
+
+def _me() -> dict: return dict(host=socket.gethostname(), pid=os.getpid(), start=_start_time(os.getpid()))
+
+def owner_alive(info:dict) -> bool:
+    "Whether the process that wrote claim `info` still runs (one on another machine is assumed to)."
+    if info.get('host') != socket.gethostname(): return True
+    try: os.kill(info['pid'], 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    start = _start_time(info['pid'])
+    return start is not None and (info.get('start') is None or start == info['start'])
+
+# %% ../nbs/00_core.ipynb #441bc429
+def _read_json(fn:Path) -> dict|None:
+    try: return json.loads(fn.read_text())
+    except (OSError, ValueError): return None
+
+def _create(fn:Path, info:dict) -> bool:
+    "Create `fn` holding `info`, only if it doesn't exist: exactly one process succeeds."
+    try: fd = os.open(fn, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError: return False
+    with os.fdopen(fd, 'w') as f: f.write(json.dumps(info))
+    return True
+
+@contextmanager
+def _takeover_lock(fn:Path):
+    lock = fn.with_name(fn.name + '.takeover')
+    if lock.exists() and time.time() - lock.stat().st_mtime > 60: lock.unlink(missing_ok=True)  # its taker died
+    got = _create(lock, _me())
+    try: yield got
+    finally:
+        if got: lock.unlink(missing_ok=True)
+
+def claim(out_dir, key:str) -> bool:
+    "Claim member `key` for this process; True if it is ours to train. A dead owner's claim is taken over."
+    fn = Path(out_dir)/f'{key}.claim'
+    if _create(fn, _me() | dict(time=time.time())): return True
+    with _takeover_lock(fn) as locked:
+        info = _read_json(fn)
+        if not locked or info is None or owner_alive(info): return False  # a claim being written is young: alive
+        fn.unlink(missing_ok=True)
+        print(f"bag: {key}: its claim's owner (pid {info['pid']}) is gone; taking it over.")
+        return _create(fn, _me() | dict(time=time.time()))
+
+def release(out_dir, key:str):
+    "Remove this process's claim on `key` (never another's)."
+    fn = Path(out_dir)/f'{key}.claim'
+    if (_read_json(fn) or {}).get('pid') == os.getpid(): fn.unlink(missing_ok=True)
+
+def clear_dead(folder:Path):
+    "Remove what dead processes left: their claims, and their half-written temporary files."
+    for fn in folder.glob('*.claim'):
+        if (info := _read_json(fn)) is not None and not owner_alive(info): fn.unlink(missing_ok=True)
+    for fn in (f for f in folder.glob('.*.tmp') if f.is_file()):  # atomic_write's `.{name}.{pid}-{token}.tmp`
+        pid = fn.name.rsplit('.', 2)[-2].split('-')[0]
+        if pid.isdigit() and not owner_alive(_me() | dict(pid=int(pid), start=None)): fn.unlink(missing_ok=True)
 
 # %% ../nbs/00_core.ipynb #dbfa15bc
 def _arch_runs(cap:tuple, archs:list) -> bool:

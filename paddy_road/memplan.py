@@ -6,11 +6,14 @@
 from __future__ import annotations
 import pandas as pd
 import torch
+import json
+from pathlib import Path
+from .core import LESSON_BS, atomic_write
 from .gpu import LESSON_LARGE, gpu_budget, probe
-from .memtrace import predict_gpu_mib
+from .memtrace import SHIPPED_TRACES, _key_for, predict_gpu_mib, predict_mem
 
 # %% auto #0
-__all__ = ['accum_sweep', 'plot_accum_sweep', 'card_table', 'plot_card_table']
+__all__ = ['accum_sweep', 'plot_accum_sweep', 'card_table', 'plot_card_table', 'shipped_configs', 'ship_traces']
 
 # %% ../nbs/07a_memplan.ipynb #7b3ac9db
 def _sweep_row(arch, size, item, accum, gpu, measure, margin, **kwargs) -> dict:
@@ -92,3 +95,21 @@ def plot_card_table(df:pd.DataFrame, ax=None):
     ax.set_yticks([i + 0.5 for i in range(len(rows))], [f"{a.split('.')[0]} {s}" for a, s in rows], fontsize=7)
     ax.set_title('Predicted GPU memory (GiB), lesson settings, bs 64: green fits, framed = accum picked', fontsize=9)
     return ax
+
+# %% ../nbs/07a_memplan.ipynb #d41233a2
+def shipped_configs() -> list:
+    "The configs (`predict_mem` arguments) that the demo and the notebooks trace: the lesson's, and the demo's."
+    models = [('convnext_small.fb_in22k', 128)] + LESSON_LARGE
+    rows = [dict(arch=a, size=s, bs=LESSON_BS // acc, fused_attn=fa) for fa in (False, None) for a, s in models
+            for acc in (1, 2, 4)]                                     # the lesson's stack, and today's timm
+    rows += [dict(arch='resnet10t', size=64, bs=LESSON_BS, item=96)]  # paddy_demo's model
+    return [dict(t) for t in dict.fromkeys(tuple(sorted(r.items())) for r in rows)]  # each once, in order
+
+def ship_traces(configs:list, # `predict_mem` keyword arguments, e.g. from `shipped_configs()`
+                dest=None, # default: the package's own mem_traces.json
+               ) -> Path:
+    "Trace `configs` afresh and write them, keyed as the cache keys them, to the file that ships with the package."
+    from fastprogress.fastprogress import progress_bar
+    traces = {_key_for(**c): predict_mem(**c, cache=False) for c in progress_bar(configs)}
+    text = json.dumps(traces, indent=0, sort_keys=True)
+    return atomic_write(Path(dest or SHIPPED_TRACES), lambda p: p.write_text(text))

@@ -14,12 +14,11 @@ from torch.utils._pytree import tree_leaves
 from torch.utils.weak import WeakIdKeyDictionary
 from .core import LESSON_BS, atomic_write, cache_dir, check_accum, item_hw
 from .train import timm_model
-from .gpu import LESSON_LARGE, PUBLISHED, find_card, gpu_budget
+from .gpu import PUBLISHED, find_card, gpu_budget
 
 # %% auto #0
 __all__ = ['PREDICTOR_VERSION', 'SHIPPED_TRACES', 'MEASURED_OVERHEAD', 'LiveMem', 'cuda_autocast', 'predict_mem',
-           'measure_cpu_mem', 'calibrate', 'leave_one_out', 'overhead_for', 'predict_gpu_mib', 'pick_accum',
-           'shipped_configs', 'ship_traces']
+           'measure_cpu_mem', 'calibrate', 'leave_one_out', 'overhead_for', 'predict_gpu_mib', 'pick_accum']
 
 # %% ../nbs/07_memtrace.ipynb #c4b0fc31
 class LiveMem(TorchDispatchMode):
@@ -253,21 +252,3 @@ def pick_accum(arch:str, size, gpu='auto', # 'auto' (the card in use, else a T4)
         if r['predicted_mib'] <= budget['mib'] * (1 - margin): break
     return {**r, 'fits': r['predicted_mib'] <= budget['mib'] * (1 - margin), 'card': budget['card'],
             'budget_mib': budget['mib']}
-
-# %% ../nbs/07_memtrace.ipynb #d41233a2
-def shipped_configs() -> list:
-    "The configs (`predict_mem` arguments) that the demo and the notebooks trace: the lesson's, and the demo's."
-    models = [('convnext_small.fb_in22k', 128)] + LESSON_LARGE
-    rows = [dict(arch=a, size=s, bs=LESSON_BS // acc, fused_attn=fa) for fa in (False, None) for a, s in models
-            for acc in (1, 2, 4)]                                     # the lesson's stack, and today's timm
-    rows += [dict(arch='resnet10t', size=64, bs=LESSON_BS, item=96)]  # paddy_demo's model
-    return [dict(t) for t in dict.fromkeys(tuple(sorted(r.items())) for r in rows)]  # each once, in order
-
-def ship_traces(configs:list, # `predict_mem` keyword arguments, e.g. from `shipped_configs()`
-                dest=None, # default: the package's own mem_traces.json
-               ) -> Path:
-    "Trace `configs` afresh and write them, keyed as the cache keys them, to the file that ships with the package."
-    from fastprogress.fastprogress import progress_bar
-    traces = {_key_for(**c): predict_mem(**c, cache=False) for c in progress_bar(configs)}
-    text = json.dumps(traces, indent=0, sort_keys=True)
-    return atomic_write(Path(dest or SHIPPED_TRACES), lambda p: p.write_text(text))

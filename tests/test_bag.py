@@ -5,7 +5,8 @@ import pandas as pd, pytest, torch
 from accelerate import debug_launcher
 from paddy_road.ensemble import Member, average_members, manifest
 from paddy_road.submit import submission
-from paddy_road.bag import bag, claim, release
+from paddy_road.core import claim, release
+from paddy_road.bag import bag
 from fakes import FakeTrainer, logged
 
 FOUR = [Member('resnet10t', 32, s) for s in (40, 48, 56, 64)]
