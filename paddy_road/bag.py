@@ -47,9 +47,10 @@ def adopt(job:dict, sources:list) -> list:
     for src in map(Path, sources):
         if not src.is_dir() or src.resolve() == out_dir.resolve(): continue
         for fn in sorted(src.glob('*.pt')):
-            if fn.stem in adopted or _done(job, fn.stem, want.get(fn.stem, (0, None))[1]): continue
-            d, why = read_member(fn) if fn.stem in want else (None, None)
-            if (why := _refusal(d, why, want.get(fn.stem, (0, None))[1], job['ids'], job['vocab'])):
+            cfg = want[fn.stem][1] if fn.stem in want else None
+            if fn.stem in adopted or _done(job, fn.stem, cfg): continue
+            d, why = read_member(fn) if cfg else (None, None)
+            if (why := _refusal(d, why, cfg, job['ids'], job['vocab'])):
                 print(f'bag: not resuming {fn}: {why}.'); continue
             _keep(out_dir, fn.stem, d, want[fn.stem][0]); adopted.append(fn.stem)
     if adopted: print(f"bag: resumed {len(adopted)} finished member(s) from {', '.join(map(str, sources))}.")
