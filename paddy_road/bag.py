@@ -157,7 +157,7 @@ def _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, kw, **t
     path, out_dir = paddy_path(path, quiet=True), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     keys = [member_key(members, i) for i in range(len(members))]
-    cfgs = [member_config(m, i % folds if folds else None, **train) for i, m in enumerate(members)]
+    cfgs = [member_config(m, i % folds if folds else None, seed=kw.get('seed'), **train) for i, m in enumerate(members)]
     return dict(members=members, keys=keys, cfgs=cfgs, path=path, out_dir=out_dir,
                 ids=[f.name for f in tst_files(path)], vocab=list(DISEASES), trainer=trainer,
                 folds=kfold_names(path, folds, fold_seed) if folds else None,

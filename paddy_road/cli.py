@@ -4,12 +4,11 @@
 
 # %% ../nbs/13_cli.ipynb #66796c5e
 from __future__ import annotations
-import re, sys, time
+import json, re, sys, time
 from pathlib import Path
-import pandas as pd
 from fastcore.script import call_parse
 from .core import cache_dir
-from .synth import synth_paddy, synth_ratings
+from .synth import synth_paddy, synth_ratings, synthetic_test_error
 from .data import PaddyDataError, check_paddy, find_paddy, paddy_path
 
 # %% auto #0
@@ -17,72 +16,79 @@ __all__ = ['DEMO_STAGES', 'demo_train', 'demo_multitarget', 'demo_ensemble', 'de
            'format_summary', 'run_demo', 'paddy_demo', 'paddy_synth', 'paddy_check']
 
 # %% ../nbs/13_cli.ipynb #447e61c1
-def _synthetic_test_error(sub:pd.DataFrame, path) -> dict:
-    "{'test_error': ...} of a submission against the synthetic set's answer key; {} for real data, which has none."
-    fn = Path(path)/'synthetic_test_truth.csv'
-    if not fn.exists(): return {}
-    truth = pd.read_csv(fn).set_index('image_id').label
-    return dict(test_error=float((sub.label.values != truth[sub.image_id].values).mean()))
+def _demo_bag(n:int, path, out, arch:str, size, item:int, epochs:int, bs:int, lr:float, pre:bool, seed:int) -> tuple:
+    "The first `n` of the demo's bag, trained in out/ensemble if not there yet; (their results, keys kept from before)."
+    from fastai.vision.all import Resize
+    from paddy_road.bag import bag
+    from paddy_road.ensemble import Member, load_member, member_key
+    from paddy_road.train import loader_kw
+    t0, out_dir = time.time(), Path(out)/'ensemble'
+    # the training stage's model (squish), then the same on a 4:3 resize; 5 folds: member i validates on fold i
+    members = [Member(arch, size, item), Member(arch, size, Resize((item * 4 // 3, item)))][:n]
+    bag(members, path, out_dir, epochs=epochs, accum=1, lr=lr, pretrained=pre, bs=bs, folds=5, seed=seed,
+        procs=1, minutes=None, resume_from=None, retry_failed=True, **loader_kw())  # earlier stages used this GPU
+    keys = [member_key(members, i) for i in range(len(members))]
+    if failed := [k for k in keys if (out_dir/f'{k}.failed.json').exists()]: raise RuntimeError(
+        f"{', '.join(failed)} failed in {out_dir} (see its .failed.json): try a lower --lr.")
+    ds = {k: load_member(out_dir, k) for k in keys}
+    ds = {k: d | json.loads(d['row']) for k, d in ds.items()}  # the record: val_error, tta_val_error, seconds, ...
+    return ds, [k for k in keys if (out_dir/f'{k}.pt').stat().st_mtime < t0]
 
 def demo_train(path, # Paddy data folder
                arch:str='resnet10t', # a timm architecture
-               size:int=64, # final image size (the lesson: 128 to 320)
-               item:int=96, # squish-resize items to this before the batch transforms (the lesson: 480)
+               size:int=48, # final image size (the lesson: 128 to 320)
+               item:int=64, # squish-resize items to this before the batch transforms (the lesson: 480)
                epochs:int=8, # epochs
                bs:int=32, # batch size
                lr:float=1e-2, # peak learning rate
                pretrained='auto', # 'auto', 'yes' or 'no'
-               out='paddy_out', # folder for submission.csv
-               seed:int=42, # seed for the split, the weights and the augmentations
+               out='paddy_out', # folder for submission.csv (and the member, in out/ensemble)
+               seed:int=42, # seed for the weights and the augmentations
               ) -> dict:
-    "Train `arch` on the Paddy data, TTA on valid and test, write and check `out/submission.csv`."
-    from paddy_road.train import train_and_predict, use_pretrained  # imported here: --help stays fast
+    "Train `arch` (the bag's first member), TTA on valid and test, write and check `out/submission.csv`."
+    from paddy_road.train import use_pretrained  # imported here: --help stays fast
     from paddy_road.submit import submission, check_submission
     t0, path, out = time.time(), Path(path), Path(out)
     pre = use_pretrained(arch, pretrained)
-    r = train_and_predict(arch, size, item=item, epochs=epochs, lr=lr, pretrained=pre, bs=bs, path=path, seed=seed)
-    out.mkdir(parents=True, exist_ok=True)
+    ds, kept = _demo_bag(1, path, out, arch, size, item, epochs, bs, lr, pre, seed)
+    r = next(iter(ds.values()))
     sub = check_submission(submission(r['test_probs'], r['vocab'], path, out/'submission.csv', ids=r['test_ids']), path)
     res = dict(arch=arch, pretrained=pre, epochs=epochs, size=size, valid_error=r['val_error'],
-               tta_valid_error=r['tta_val_error'], submission=out/'submission.csv', n_test=len(sub),
-               seconds=time.time()-t0)
-    return res | _synthetic_test_error(sub, path)
+               tta_valid_error=r['tta_val_error'], submission=out/'submission.csv', n_test=len(sub), key=r['key'],
+               kept=bool(kept), seconds=time.time()-t0)
+    return res | synthetic_test_error(sub, path)
 
 # %% ../nbs/13_cli.ipynb #f3c942d8
-def demo_multitarget(path, arch:str='resnet10t', size:int=64, item:int=96, epochs:int=8, bs:int=32, lr:float=1e-2,
+def demo_multitarget(path, arch:str='resnet10t', size:int=48, item:int=64, epochs:int=8, bs:int=32, lr:float=1e-2,
                      pretrained='auto', seed:int=42) -> dict:
     "Train the disease + variety model; returns both validation error rates."
     from fastai.vision.all import set_seed
-    from paddy_road.train import fit_recipe, use_pretrained
+    from paddy_road.train import fit_recipe, loader_kw, use_pretrained
     from paddy_road.multitarget import multitarget_dls, multi_target_learner
     t0, pre = time.time(), use_pretrained(arch, pretrained)
     set_seed(seed, reproducible=True)
-    learn = multi_target_learner(multitarget_dls(path, item=item, size=size, bs=bs, seed=seed), arch, pretrained=pre)
+    dls = multitarget_dls(path, item=item, size=size, bs=bs, seed=seed, **loader_kw())
+    learn = multi_target_learner(dls, arch, pretrained=pre)
     fit_recipe(learn, epochs, lr, pre)
     v = dict(zip(learn.recorder.metric_names[2:], learn.validate()))  # valid_loss, then the metrics
     return dict(arch=arch, disease_error=float(v['disease_err']), variety_error=float(v['variety_err']),
                 seconds=time.time()-t0)
 
 # %% ../nbs/13_cli.ipynb #4496e2ad
-def demo_ensemble(path, arch:str='resnet10t', size:int=64, item:int=96, epochs:int=8, bs:int=32, lr:float=1e-2,
+def demo_ensemble(path, arch:str='resnet10t', size:int=48, item:int=64, epochs:int=8, bs:int=32, lr:float=1e-2,
                   pretrained='auto', out='paddy_out', seed:int=42) -> dict:
-    "Bag two small members, average their TTA predictions, write and check out/ensemble_submission.csv."
-    from fastai.vision.all import Resize, set_seed
+    "Bag the training stage's model with a second, average their TTA predictions, write out/ensemble_submission.csv."
     from paddy_road.train import use_pretrained
     from paddy_road.submit import submission, check_submission
-    from paddy_road.ensemble import Member, average_members, oob_error
-    from paddy_road.bag import bag
+    from paddy_road.ensemble import average_members, oob_error
     t0, pre, out = time.time(), use_pretrained(arch, pretrained), Path(out)
-    set_seed(seed, reproducible=True)
-    members = [Member(arch, size, item), Member(arch, size, Resize((item * 4 // 3, item)))]
-    # three quarters of the epochs per member: two members then cost about what one full run does
-    man = bag(members, path, out/'ensemble', epochs=max(1, epochs * 3 // 4), accum=1, lr=lr, pretrained=pre, bs=bs,
-              procs=1, minutes=None, resume_from=None)  # earlier stages used this process's GPU: no launch
-    ep = average_members(out/'ensemble')
+    ds, kept = _demo_bag(2, path, out, arch, size, item, epochs, bs, lr, pre, seed)
+    ep = average_members(out/'ensemble', keys=list(ds))  # this run's members only, whatever else the folder holds
     sub = check_submission(submission(ep.probs, ep.vocab, path, out/'ensemble_submission.csv', ids=ep.ids), path)
-    res = dict(members=man[['key', 'tta_val_error']].to_dict('records'), oob_error=oob_error(out/'ensemble')['error'],
-               submission=out/'ensemble_submission.csv', seconds=time.time()-t0)
-    return res | _synthetic_test_error(sub, path)
+    res = dict(members=[dict(key=k, tta_val_error=d['tta_val_error']) for k, d in ds.items()], kept=kept,
+               oob_error=oob_error(out/'ensemble', keys=list(ds))['error'], submission=out/'ensemble_submission.csv',
+               seconds=time.time()-t0)
+    return res | synthetic_test_error(sub, path)
 
 # %% ../nbs/13_cli.ipynb #9344d841
 def demo_collab(movielens=None, epochs:int=5, lr:float=5e-3, wd:float=0.1, n_factors:int=50, seed:int=42) -> dict:
@@ -107,7 +113,7 @@ def demo_collab(movielens=None, epochs:int=5, lr:float=5e-3, wd:float=0.1, n_fac
                 recommendations=list(recommend(model, dls.classes, ratings, user, k=5).title), seconds=time.time()-t0)
 
 # %% ../nbs/13_cli.ipynb #36486e22
-def demo_memory(arch:str='resnet10t', size:int=64, item:int=96,
+def demo_memory(arch:str='resnet10t', size:int=48, item:int=64,
                 gpu='auto', # the card to plan for: 'auto' (the card in use, else Kaggle's T4), a card's name, or MiB
                ) -> dict:
     "Predicted accumulation and MiB for the demo model and the lesson's large configs on the card `gpu`."
@@ -132,14 +138,17 @@ def demo_data(path=None, download='auto') -> dict:
 def _lines_train(t:dict) -> list:
     how = 'pretrained, fine_tune' if t['pretrained'] else 'random init, fit_one_cycle'
     test = f", test {t['test_error']:.4f} (synthetic answer key)" if 'test_error' in t else ''
-    return [f"  model       : {t['arch']} ({how}), {t['epochs']} epochs at {t['size']}px",
+    kept = f" (finished by an earlier run, kept: delete {Path(t['submission']).parent/'ensemble'} to retrain)"
+    kept = kept if t.get('kept') else ''
+    return [f"  model       : {t['arch']} ({how}), {t['epochs']} epochs at {t['size']}px{kept}",
             f"  error       : valid {t['valid_error']:.4f}, with TTA {t['tta_valid_error']:.4f}{test}",
             f"  submission  : {t['submission']} ({t['n_test']} rows, checked against sample_submission.csv)"]
 
 def _lines_ensemble(e:dict) -> list:
     errs = ', '.join(f"{m['tta_val_error']:.4f}" for m in e['members'])
     test = f"; test {e['test_error']:.4f} (synthetic answer key)" if 'test_error' in e else ''
-    return [f"  ensemble    : {len(e['members'])} members, TTA validation errors {errs}; "
+    kept = f" ({len(e['kept'])} kept from an earlier run)" if e.get('kept') else ''
+    return [f"  ensemble    : {len(e['members'])} members{kept}, TTA validation errors {errs}; "
             f"out-of-bag {e['oob_error']:.4f}{test}",
             f"                {e['submission']} (checked)"]
 
@@ -187,7 +196,10 @@ def run_demo(path=None, stages=DEMO_STAGES, out='paddy_out', gpu='auto', **train
         kw = {k: train_kw[k] for k in ('arch', 'size', 'item') if k in train_kw}
         res['memory'] = demo_memory(**kw, gpu=gpu)
     if 'train' in stages: res['train'] = demo_train(res['data']['path'], out=out, **train_kw)
-    if 'ensemble' in stages: res['ensemble'] = demo_ensemble(res['data']['path'], out=out, **train_kw)
+    if 'ensemble' in stages:
+        e = res['ensemble'] = demo_ensemble(res['data']['path'], out=out, **train_kw)
+        if 'train' in stages and not res['train']['kept']:  # its first member: what the training stage just trained
+            e['kept'] = [k for k in e['kept'] if k != res['train']['key']]
     if 'multitarget' in stages: res['multitarget'] = demo_multitarget(res['data']['path'], **train_kw)
     if 'collab' in stages: res['collab'] = demo_collab(seed=train_kw.get('seed', 42))
     res['seconds'] = time.time() - t0
@@ -198,8 +210,8 @@ def run_demo(path=None, stages=DEMO_STAGES, out='paddy_out', gpu='auto', **train
 def paddy_demo(path:str=None, # Paddy data folder (default: PADDY_PATH, Kaggle input, else the synthetic set)
                stages:str=','.join(DEMO_STAGES), # comma-separated stages to run
                arch:str='resnet10t', # timm architecture for the training stage
-               size:int=64, # final image size
-               item:int=96, # squish-resize size before the batch transforms
+               size:int=48, # final image size
+               item:int=64, # squish-resize size before the batch transforms
                epochs:int=8, # training epochs
                bs:int=32, # batch size
                lr:float=1e-2, # peak learning rate

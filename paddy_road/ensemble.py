@@ -108,10 +108,13 @@ def member_key(members:list, i:int) -> str:
     return members[i].name + (f'~{k + 1}' if k else '')
 
 # %% ../nbs/08_ensemble.ipynb #ea857fda
-def member_config(m:Member, fold=None, epochs:int=12, accum:int=2, lr:float=0.01, pretrained:bool=True) -> dict:
+def member_config(m:Member, fold=None, epochs:int=12, accum:int=2, lr:float=0.01, pretrained:bool=True,
+                  seed:int=None, # a fixed seed (weights, augmentations) is recorded too; the lesson's bag has none
+                 ) -> dict:
     "What a member's predictions depend on: arch, size, item, fold and training settings (its weight is not one)."
     return dict(arch=m.arch, size=str(m.size), item=item_desc(m.item), fold=fold, epochs=int(m.epochs or epochs),
-                accum=int(m.accum or accum), lr=float(lr), pretrained=bool(pretrained))
+                accum=int(m.accum or accum), lr=float(lr), pretrained=bool(pretrained)) | (
+                {} if seed is None else dict(seed=int(seed)))
 
 def _row(key:str, m:Member, cfg:dict, **kw) -> dict:
     "A manifest row: the member's key, config and weight, `kw`, and when (UTC)."
@@ -183,10 +186,16 @@ def _same_preds(ds:dict):
             f"member {k} predicted other test images (or another order) than {k0}: retrain it on the same data.")
         if d['vocab'] != first['vocab']: raise ValueError(f"member {k} has vocab {d['vocab']}, {k0} {first['vocab']}.")
 
-def average_members(out_dir, weights:dict=None) -> EnsemblePreds:
+def average_members(out_dir, weights:dict=None,
+                    keys:list=None, # only these members (default: every finished one in `out_dir`)
+                   ) -> EnsemblePreds:
     "Weighted mean of the finished members' test probabilities (weights: the members' own, updated by `weights`)."
     man = manifest(out_dir)
     ok = man[man.status == 'ok'] if len(man) else man
+    if keys is not None:
+        if missing := sorted(set(keys) - set(ok.key)): raise FileNotFoundError(
+            f"members {missing} are not finished in {out_dir}: run bag() with them first.")
+        ok = ok[ok.key.isin(keys)]
     if not len(ok): raise FileNotFoundError(f"no finished members in {out_dir}: run bag() first.")
     if unknown := set(weights or {}) - set(ok.key): raise KeyError(
         f"weights for members not in {out_dir}: {sorted(unknown)}; members are {list(ok.key)}.")
@@ -205,9 +214,9 @@ def member_table(out_dir) -> pd.DataFrame:
     cols = [c for c in cols if c in man]
     return man[cols]
 
-def oob_error(out_dir, weights:dict=None) -> dict:
+def oob_error(out_dir, weights:dict=None, keys:list=None) -> dict:
     "Out-of-bag error: each training image predicted by the weighted mean of only the members that held it out."
-    ep = average_members(out_dir, weights)
+    ep = average_members(out_dir, weights, keys)
     num, den, targ, cnt = {}, {}, {}, {}
     for k, w in ep.weights.items():
         d = load_member(out_dir, k)

@@ -102,7 +102,7 @@ def shipped_configs() -> list:
     models = [('convnext_small.fb_in22k', 128)] + LESSON_LARGE
     rows = [dict(arch=a, size=s, bs=LESSON_BS // acc, fused_attn=fa) for fa in (False, None) for a, s in models
             for acc in (1, 2, 4)]                                     # the lesson's stack, and today's timm
-    rows += [dict(arch='resnet10t', size=64, bs=LESSON_BS, item=96)]  # paddy_demo's model
+    rows += [dict(arch='resnet10t', size=48, bs=LESSON_BS, item=64)]  # paddy_demo's model
     return [dict(t) for t in dict.fromkeys(tuple(sorted(r.items())) for r in rows)]  # each once, in order
 
 def ship_traces(configs:list, # `predict_mem` keyword arguments, e.g. from `shipped_configs()`

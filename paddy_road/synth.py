@@ -13,7 +13,7 @@ from .core import (AGES, DISEASES, VARIETIES, LABEL_COUNTS, VARIETY_COUNTS, N_TE
                              atomic_write)
 
 # %% auto #0
-__all__ = ['SYNTH_VERSION', 'leaf_colour', 'synth_image', 'synth_paddy', 'synth_default', 'synth_ratings']
+__all__ = ['SYNTH_VERSION', 'leaf_colour', 'synth_image', 'synth_paddy', 'synthetic_test_error', 'synth_default', 'synth_ratings']
 
 # %% ../nbs/01_synth.ipynb #f927ebe3
 def leaf_colour(variety:str, age:int=70) -> np.ndarray:
@@ -127,6 +127,14 @@ def synth_paddy(dest, # folder to create (must not exist, or be empty)
     meta = dict(version=SYNTH_VERSION, scale=scale, size=list(size), seed=seed, floor=floor)
     (dest/'SYNTHETIC.json').write_text(json.dumps(meta))
     return dest
+
+# %% ../nbs/01_synth.ipynb #6a1e0c12
+def synthetic_test_error(sub:pd.DataFrame, path) -> dict:
+    "{'test_error': ...} of a submission against the synthetic set's answer key; {} for real data, which has none."
+    fn = Path(path)/'synthetic_test_truth.csv'
+    if not fn.exists(): return {}
+    truth = pd.read_csv(fn).set_index('image_id').label
+    return dict(test_error=float((sub.label.values != truth[sub.image_id].values).mean()))
 
 # %% ../nbs/01_synth.ipynb #b5a27bcf
 def synth_default(seed:int=0) -> Path:

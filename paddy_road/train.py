@@ -15,9 +15,9 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.tracker import TerminateOnNaNCallback
 
 # %% auto #0
-__all__ = ['NCHWBody', 'fix_nhwc', 'paddy_learner', 'timm_model', 'weights_available', 'use_pretrained', 'train_learner',
-           'fit_recipe', 'train', 'TrainingFailed', 'StopOnNaN', 'train_and_predict', 'launch', 'alone', 'process_rank',
-           'train_parallel']
+__all__ = ['NCHWBody', 'fix_nhwc', 'paddy_learner', 'timm_model', 'weights_available', 'use_pretrained', 'loader_kw',
+           'train_learner', 'fit_recipe', 'train', 'TrainingFailed', 'StopOnNaN', 'train_and_predict', 'launch',
+           'alone', 'process_rank', 'train_parallel']
 
 # %% ../nbs/05_train.ipynb #41c57958
 class NCHWBody(nn.Module):
@@ -79,6 +79,10 @@ def use_pretrained(arch:str, pretrained='auto') -> bool:
     return bool(pretrained)
 
 # %% ../nbs/05_train.ipynb #88bf540d
+def loader_kw() -> dict:
+    "DataLoader keywords here: none with a GPU; `num_workers=0` on a CPU, whose cores the model's threads use."
+    return {} if torch.cuda.is_available() else dict(num_workers=0)
+
 def train_learner(arch:str, size, item=None, # an int (squish-resize to it) or an item transform; default 480 squish
                   accum:int=1, bs:int=LESSON_BS, path=None, label:str=None, seed:int=None,
                   valid_names=None, # a fixed validation set (file names) instead of a random 20%

@@ -52,6 +52,11 @@ def test_demo_default_data(tmp_path, cli_env):
     assert 'to fit a T4 (15102 MiB)' in r.stdout  # the memory stage plans for Kaggle's card when there is no GPU
     assert 'collab      : DotProductBias on synthetic ratings' in r.stdout
     assert len(pd.read_csv(tmp_path/'o'/'submission.csv')) == 173
+    assert 'ensemble    : 2 members, TTA' in r.stdout  # the training stage's model is its first member, trained once
+    again = ['--stages', 'train,ensemble', '--epochs', '1', '--size', '32', '--item', '48', '--out', 'o']
+    r = run(['paddy_demo'] + again, cli_env, cwd=tmp_path)  # a rerun with the same settings keeps both, and says so
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'finished by an earlier run, kept' in r.stdout and '2 members (2 kept from an earlier run)' in r.stdout
 
 def test_demo_memory_for_the_lessons_card(paddy, cli_env):
     "On the lesson's P100 the lesson's picks (accum 2 for the large models); an unknown card is a clear error."
