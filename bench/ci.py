@@ -5,8 +5,9 @@ project's 2-core machines and 1174-1214 s on another. What a change did to CI is
 machine, with nothing else running. The base defaults to b5bdcc9, the commit whose CI ("about 11 minutes") issue 10
 set as the bound. Runs go in the order given (`--order base,head,head,base` balances a drift of the machine's speed).
 Each run's phases come from `.ci/run`'s own "ci: ... (N s so far)" lines, with the CPU seconds of all its processes.
-Results are saved after every run to --out and a run already there (same commit, same index) is not run again, so an
-interrupted benchmark resumes. Run: python bench/ci.py [--base REV] [--head REV] [--order base,head]
+Results are saved after every run to --out; called again with the same commits and order, it skips the runs already
+there, so an interrupted benchmark resumes. Only committed work is measured (each run is a clone).
+Run: python bench/ci.py [--base REV] [--head REV] [--order base,head]
 """
 import argparse, json, os, platform, re, resource, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -14,7 +15,11 @@ from fastprogress.fastprogress import progress_bar
 
 root = Path(__file__).resolve().parent.parent
 
-def sha(rev:str) -> str: return subprocess.check_output(['git', '-C', str(root), 'rev-parse', rev], text=True).strip()
+def sha(rev:str) -> str:
+    r = subprocess.run(['git', '-C', str(root), 'rev-parse', '--verify', f'{rev}^{{commit}}'], capture_output=True,
+                       text=True)
+    if r.returncode: sys.exit(f'bench/ci.py: error: {rev!r} is not a commit of {root}; pass a hash or a branch')
+    return r.stdout.strip()
 
 def cpu_seconds() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -69,8 +74,12 @@ def main():
     out = Path(a.out)
     res = json.loads(out.read_text()) if out.exists() else {}
     if res.get('commits') != commits: res = dict(commits=commits, machine=machine(), runs=[])  # another comparison
+    done = [r['name'] for r in res['runs']]
+    if done != order[:len(done)]:
+        sys.exit(f'bench/ci.py: error: {out} holds the runs {",".join(done)} of these commits, not the start of '
+                 f'--order {a.order}; pass that order to resume, or another --out to start over')
     for i, name in enumerate(progress_bar(order)):
-        if i < len(res['runs']): continue                       # done by an earlier, interrupted call
+        if i < len(done): continue                              # done by an earlier, interrupted call
         work = Path(tempfile.mkdtemp(prefix=f'ci_{name}_'))
         try: r = run_ci(commits[name], work)
         finally: shutil.rmtree(work, ignore_errors=True)
