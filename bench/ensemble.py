@@ -19,7 +19,8 @@ from fastai.vision.all import Resize
 from paddy_road.synth import synth_paddy
 from paddy_road.data import tst_files
 from paddy_road.train import train_learner, fit_recipe
-from paddy_road.ensemble import Member, average_members, load_member, oob_error
+from paddy_road.ensemble import Member
+from paddy_road.store import average_members, load_member, oob_error
 from paddy_road.bag import bag
 
 ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -39,9 +40,9 @@ for r in range(args.repeats):
     best = man.tta_val_error.astype(float).idxmin()
     d, ep = load_member(out, best), average_members(out)
     saved = [m for m in (load_member(out, k) for k in man.index) if m is not None]
-    each = [test_err(m['test_probs'], m['vocab'], m['test_ids']) for m in saved]
+    each = [test_err(m.test_probs, m.vocab, m.test_ids) for m in saved]
     rows.append(dict(run=r, best_member=best, best_tta_val=man.loc[best, 'tta_val_error'],
-                     best_member_test=test_err(d['test_probs'], d['vocab'], d['test_ids']),
+                     best_member_test=test_err(d.test_probs, d.vocab, d.test_ids),
                      mean_member_test=float(np.mean(each)), ensemble_test=test_err(ep.probs, ep.vocab, ep.ids),
                      ensemble_oob=oob_error(out)['error']))
 df = pd.DataFrame(rows)

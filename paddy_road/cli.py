@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_cli.ipynb #66796c5e
 from __future__ import annotations
-import json, re, sys, time
+import re, sys, time
 from pathlib import Path
 from fastcore.script import call_parse
 from .core import cache_dir
@@ -17,22 +17,21 @@ __all__ = ['DEMO_STAGES', 'demo_train', 'demo_multitarget', 'demo_ensemble', 'de
 
 # %% ../nbs/13_cli.ipynb #447e61c1
 def _demo_bag(n:int, path, out, arch:str, size, item:int, epochs:int, bs:int, lr:float, pre:bool, seed:int) -> tuple:
-    "The first `n` of the demo's bag, trained in out/ensemble if not there yet; (their results, keys kept from before)."
+    "The first `n` of the demo's bag, trained in out/ensemble if not there yet; ({key: MemberResult}, keys kept)."
     from fastai.vision.all import Resize
     from paddy_road.bag import bag
-    from paddy_road.ensemble import Member, load_member, member_key
+    from paddy_road.ensemble import Member
+    from paddy_road.store import load_member
     from paddy_road.train import loader_kw
-    t0, out_dir = time.time(), Path(out)/'ensemble'
+    out_dir = Path(out)/'ensemble'
     # the training stage's model (squish), then the same on a 4:3 resize; 5 folds: member i validates on fold i
     members = [Member(arch, size, item), Member(arch, size, Resize((item * 4 // 3, item)))][:n]
-    bag(members, path, out_dir, epochs=epochs, accum=1, lr=lr, pretrained=pre, bs=bs, folds=5, seed=seed,
-        procs=1, minutes=None, resume_from=None, retry_failed=True, **loader_kw())  # earlier stages used this GPU
-    keys = [member_key(members, i) for i in range(len(members))]
-    if failed := [k for k in keys if (out_dir/f'{k}.failed.json').exists()]: raise RuntimeError(
-        f"{', '.join(failed)} failed in {out_dir} (see its .failed.json): try a lower --lr.")
-    ds = {k: load_member(out_dir, k) for k in keys}
-    ds = {k: d | json.loads(d['row']) for k, d in ds.items()}  # the record: val_error, tta_val_error, seconds, ...
-    return ds, [k for k in keys if (out_dir/f'{k}.pt').stat().st_mtime < t0]
+    man = bag(members, path, out_dir, epochs=epochs, accum=1, lr=lr, pretrained=pre, bs=bs, folds=5, seed=seed,
+              procs=1, minutes=None, resume_from=None, retry_failed=True, **loader_kw())  # earlier stages used this GPU
+    if len(bad := man[man.status != 'ok']): raise RuntimeError('; '.join(
+        f"{r.key}: {r.status} ({r.error})" for r in bad.itertuples()) + f" in {out_dir}" + (
+        ': try a lower --lr.' if bad.error.str.contains('NaN').any() else '.'))
+    return {k: load_member(out_dir, k) for k in man.key}, man.key[man.source == 'kept'].tolist()
 
 def demo_train(path, # Paddy data folder
                arch:str='resnet10t', # a timm architecture
@@ -52,9 +51,9 @@ def demo_train(path, # Paddy data folder
     pre = use_pretrained(arch, pretrained)
     ds, kept = _demo_bag(1, path, out, arch, size, item, epochs, bs, lr, pre, seed)
     r = next(iter(ds.values()))
-    sub = check_submission(submission(r['test_probs'], r['vocab'], path, out/'submission.csv', ids=r['test_ids']), path)
-    res = dict(arch=arch, pretrained=pre, epochs=epochs, size=size, valid_error=r['val_error'],
-               tta_valid_error=r['tta_val_error'], submission=out/'submission.csv', n_test=len(sub), key=r['key'],
+    sub = check_submission(submission(r.test_probs, r.vocab, path, out/'submission.csv', ids=r.test_ids), path)
+    res = dict(arch=arch, pretrained=pre, epochs=epochs, size=size, valid_error=r.record.val_error,
+               tta_valid_error=r.record.tta_val_error, submission=out/'submission.csv', n_test=len(sub), key=r.key,
                kept=bool(kept), seconds=time.time()-t0)
     return res | synthetic_test_error(sub, path)
 
@@ -80,12 +79,12 @@ def demo_ensemble(path, arch:str='resnet10t', size:int=48, item:int=64, epochs:i
     "Bag the training stage's model with a second, average their TTA predictions, write out/ensemble_submission.csv."
     from paddy_road.train import use_pretrained
     from paddy_road.submit import submission, check_submission
-    from paddy_road.ensemble import average_members, oob_error
+    from paddy_road.store import average_members, oob_error
     t0, pre, out = time.time(), use_pretrained(arch, pretrained), Path(out)
     ds, kept = _demo_bag(2, path, out, arch, size, item, epochs, bs, lr, pre, seed)
     ep = average_members(out/'ensemble', keys=list(ds))  # this run's members only, whatever else the folder holds
     sub = check_submission(submission(ep.probs, ep.vocab, path, out/'ensemble_submission.csv', ids=ep.ids), path)
-    res = dict(members=[dict(key=k, tta_val_error=d['tta_val_error']) for k, d in ds.items()], kept=kept,
+    res = dict(members=[dict(key=k, tta_val_error=r.record.tta_val_error) for k, r in ds.items()], kept=kept,
                oob_error=oob_error(out/'ensemble', keys=list(ds))['error'], submission=out/'ensemble_submission.csv',
                seconds=time.time()-t0)
     return res | synthetic_test_error(sub, path)

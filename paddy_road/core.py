@@ -4,15 +4,14 @@
 
 # %% ../nbs/00_core.ipynb #d0310605
 from __future__ import annotations
-import gc, json, numbers, os, re, secrets, shutil, socket, time
-from contextlib import contextmanager
+import errno, gc, math, numbers, os, re, secrets, shutil, socket, stat
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['LABEL_COUNTS', 'VARIETY_COUNTS', 'AGES', 'DISEASES', 'VARIETIES', 'SMALLEST', 'N_TRAIN', 'N_TEST', 'IMAGE_SIZE',
            'COMPETITION', 'KAGGLE_INPUT', 'TRAIN_COLS', 'LESSON_BS', 'LESSON_ITEM', 'item_tfm', 'item_hw', 'item_desc',
-           'check_accum', 'first_few', 'cache_dir', 'atomic_write', 'is_oom', 'free_gpu', 'reachable', 'owner_alive',
-           'claim', 'release', 'clear_dead', 'check_cuda_arch']
+           'check_num', 'check_accum', 'first_few', 'cache_dir', 'read_csv', 'DiskFull', 'check_room', 'disk_full',
+           'atomic_write', 'FileRefused', 'read_regular', 'is_oom', 'free_gpu', 'reachable', 'check_cuda_arch']
 
 # %% ../nbs/00_core.ipynb #b22ec65b
 LABEL_COUNTS = {'normal': 1764, 'blast': 1738, 'hispa': 1594, 'dead_heart': 1442, 'tungro': 1088, 'brown_spot': 965,
@@ -62,12 +61,35 @@ def item_desc(item) -> str:
     if hasattr(t, 'size') and hasattr(t, 'method'): w, h = t.size; return f'{t.method}{h}x{w}'
     return re.sub(r'\W+', '', repr(t))[:40]
 
+# %% ../nbs/00_core.ipynb #e3c1d7a4
+def _allowed(lo, hi, integer:bool, above:bool) -> str:
+    kind = 'a whole number' if integer else 'a finite number'
+    low = f"{'above' if above else 'at least'} {lo}" if lo is not None else ''
+    high = f'at most {hi}' if hi is not None else ''
+    return ' '.join([kind] + ([f'{low} and {high}'] if low and high else [low or high] if low or high else []))
+
+def check_num(value, name:str, # the argument's name, for the message
+              lo=None, hi=None, # the lowest and highest allowed (inclusive)
+              integer:bool=False, # a whole number (an int, not a float)
+              above:bool=False, # `lo` itself not allowed: the value must be above it
+              hint:str='', # what to do, or the lesson's value, for the message
+             ):
+    "`value` if it is a finite number of the right kind in range, else a TypeError or ValueError naming `name`."
+    ok_type = numbers.Integral if integer else numbers.Real
+    tail = f' ({hint})' if hint else ''
+    msg = f"{name}={value!r}: it must be {_allowed(lo, hi, integer, above)}{tail}."
+    if isinstance(value, bool) or not isinstance(value, ok_type): raise TypeError(msg)
+    low = lo is not None and (value <= lo if above else value < lo)
+    if not math.isfinite(value) or low or (hi is not None and value > hi): raise ValueError(msg)
+    return int(value) if integer else float(value)
+
 # %% ../nbs/00_core.ipynb #06fddffa
 def check_accum(accum, # gradient accumulation: the number of micro-batches per step
                 bs:int=LESSON_BS, # the batch it splits
                 where:str='', # prefix for the message, e.g. a member's name
                ) -> int:
     "`accum` if it is a whole number that divides the batch `bs`, else a ValueError listing the ones that do."
+    bs = check_num(bs, f'{where}bs', lo=1, integer=True, hint=f'the lesson: {LESSON_BS}')
     ok = [a for a in range(1, bs + 1) if bs % a == 0]
     if isinstance(accum, bool) or not isinstance(accum, numbers.Integral) or accum not in ok: raise ValueError(
         f"{where}accum={accum!r}: it must be a whole number that divides the batch of {bs} "
@@ -84,26 +106,115 @@ def cache_dir() -> Path:
     "Where downloads, the synthetic set and memory traces live: `PADDY_ROAD_CACHE`, else ~/.cache/paddy_road."
     return Path(os.environ.get('PADDY_ROAD_CACHE') or Path.home()/'.cache'/'paddy_road').expanduser()
 
+def read_csv(fn, what:str='', # what the file is for, e.g. "the competition's train.csv", for the message
+             exc=ValueError, # the error to raise (a data module's own)
+             **kwargs):
+    "`pd.read_csv(fn)`, or one `exc` naming the file and why it can't be read: missing, a folder, empty, not UTF-8..."
+    import pandas as pd
+    fn, what = Path(fn), f' as {what}' if what else ''
+    if not fn.exists(): raise exc(f"{fn} does not exist: it can't be read{what}.")
+    if fn.is_dir(): raise exc(f"{fn} is a folder, not a file: it can't be read{what}.")
+    try: return pd.read_csv(fn, **kwargs)
+    except pd.errors.EmptyDataError: raise exc(f"{fn} is empty: it can't be read{what}.") from None
+    except UnicodeDecodeError:
+        try: fn.read_bytes().decode('utf-8'); line = '?'
+        except UnicodeDecodeError as e: line = fn.read_bytes()[:e.start].count(b'\n') + 1
+        raise exc(f"{fn} is not UTF-8 text (line {line}): it can't be read{what}; save it as UTF-8 CSV.") from None
+    except (pd.errors.ParserError, ValueError, OSError) as e: raise exc(
+        f"{fn} can't be read{what}: {str(e).splitlines()[0]}.") from None
+
 # %% ../nbs/00_core.ipynb #72f478b2
+class DiskFull(OSError):
+    "A write the disk has no room for: the message names the folder, the space needed and the space free."
+
+def _free(folder:Path) -> int:
+    "Bytes this process may still write in `folder` (root may use the blocks reserved for it)."
+    st = os.statvfs(folder)
+    return (st.f_bfree if os.geteuid() == 0 else st.f_bavail) * st.f_frsize
+
+def _size(n:int) -> str:
+    return f'{n / 2**20:.1f} MB' if n >= 2**20 else f'{n / 1024:.1f} kB' if n >= 1024 else f'{n} bytes'
+
+def _disk_full(folder:Path, what:str, need:int|None) -> DiskFull:
+    try: free = f'{_size(_free(folder))} are free'
+    except OSError: free = 'the free space is unknown'
+    need = _size(need) if need else 'more space'
+    e = DiskFull(f"no space left in {folder}: {what} needs {need} and {free}. Free some space (or write elsewhere) and "
+                 "run again: everything saved before is intact, and nothing half-written is used.")
+    e.errno = errno.ENOSPC
+    return e
+
+def check_room(folder, need:int, what:str):
+    "Raise `DiskFull` now if `folder` can't hold `need` more bytes for `what`: before the work, not after it."
+    folder = Path(folder)
+    if _free(folder) < need: raise _disk_full(folder, what, need)
+
+def disk_full(e:BaseException, folder, what:str, need:int=None) -> DiskFull|None:
+    "`e` as a `DiskFull` naming `folder`, `what` and `need` if it came from a full disk, else None."
+    if isinstance(e, DiskFull): return e
+    if getattr(e, 'errno', None) in (errno.ENOSPC, errno.EDQUOT): return _disk_full(Path(folder), what, need)
+    try: low = isinstance(e, (OSError, RuntimeError)) and _free(folder) < 2**16  # torch's writer loses the errno
+    except OSError: low = False
+    return _disk_full(Path(folder), what, need) if low else None
+
+# %% ../nbs/00_core.ipynb #7a1f3c55
 def _remove(p:Path):
-    if p.is_dir(): shutil.rmtree(p, ignore_errors=True)
+    if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
     else: p.unlink(missing_ok=True)
 
 def atomic_write(dest, # the file or folder to create or replace
                  write, # write(tmp): makes the file or folder at path `tmp`
+                 need:int=None, # bytes it will take, when known: refused with `DiskFull` before anything is written
                 ) -> Path:
-    "`write(tmp)` beside `dest`, then rename onto `dest`: readers see all of it or none of it."
+    "`write(tmp)` beside `dest`, then rename onto `dest`: readers see all of it or none; a full disk is `DiskFull`."
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f'.{dest.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp')
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if need is not None and _free(dest.parent) < need: raise _disk_full(dest.parent, dest.name, need)
         write(tmp)
         try: os.replace(tmp, dest)
         except OSError:
             if not (tmp.is_dir() and dest.is_dir()): raise
             # another process made the same folder first: keep theirs (it is complete), drop ours below
+    except Exception as e:
+        if (full := disk_full(e, dest.parent, dest.name, need)) is not None and full is not e: raise full from e
+        raise
     finally: _remove(tmp)
     return dest
+
+# %% ../nbs/00_core.ipynb #5e0b7d21
+class FileRefused(ValueError):
+    "A file that is not opened: not a regular file, outside the folder it must be in, or larger than it can be."
+    def __init__(self, fn, why:str): self.fn, self.why = Path(fn), why; super().__init__(f'{fn}: {why}')
+
+def _kind(mode:int) -> str:
+    kinds = [(stat.S_ISFIFO, 'a FIFO (named pipe)'), (stat.S_ISDIR, 'a folder'), (stat.S_ISSOCK, 'a socket'),
+             (stat.S_ISCHR, 'a device'), (stat.S_ISBLK, 'a device')]
+    return next((k for f, k in kinds if f(mode)), 'not a file')
+
+def read_regular(fn, # the file to read
+                 inside=None, # the folder it must be in: a symlink may point within it, never out of it
+                 limit:int=2**30, # the most bytes it can hold
+                ) -> bytes:
+    "All of `fn`'s bytes, if it is a regular file (inside `inside`); else `FileRefused`, before it is opened."
+    fn = Path(fn)
+    try:
+        st = fn.lstat()
+        if stat.S_ISLNK(st.st_mode):
+            target = fn.resolve()
+            if inside is not None and not target.is_relative_to(Path(inside).resolve()):
+                raise FileRefused(fn, f'a link to {target}, outside {inside}')
+            st = target.stat()
+        if not stat.S_ISREG(st.st_mode): raise FileRefused(fn, f'{_kind(st.st_mode)}, not a regular file')
+        if st.st_size > limit: raise FileRefused(fn, f'{st.st_size:,} bytes, more than the {limit:,} it can hold')
+        with open(os.open(fn, os.O_RDONLY | os.O_NONBLOCK), 'rb') as f:  # a FIFO swapped in since: no wait
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode): raise FileRefused(fn, 'replaced while being opened')
+            data = f.read(limit + 1)
+    except (FileRefused, FileNotFoundError): raise
+    except OSError as e: raise FileRefused(fn, f"can't be read ({e.strerror or e})") from None
+    if len(data) > limit: raise FileRefused(fn, f'more than the {limit:,} bytes it can hold')
+    return data
 
 # %% ../nbs/00_core.ipynb #83b6e261
 def is_oom(e:BaseException) -> bool:
@@ -121,70 +232,6 @@ def reachable(host:str, port:int=443, timeout:float=3.) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout): return True
     except OSError: return False
-
-# %% ../nbs/00_core.ipynb #892b2306
-def _start_time(pid:int) -> str|None:
-    "When process `pid` started (in clock ticks since boot, Linux), to tell it from a later process with its id."
-    try: stat = Path(f'/proc/{pid}/stat').read_text()
-    except OSError: return None
-    fields = stat.rsplit(')', 1)[1].split()
-    return None if fields[0] == 'Z' else fields[19]  # a zombie has exited already
-
-def _me() -> dict: return dict(host=socket.gethostname(), pid=os.getpid(), start=_start_time(os.getpid()))
-
-def owner_alive(info:dict) -> bool:
-    "Whether the process that wrote claim `info` still runs (one on another machine is assumed to)."
-    if info.get('host') != socket.gethostname(): return True
-    try: os.kill(info['pid'], 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    start = _start_time(info['pid'])
-    return start is not None and (info.get('start') is None or start == info['start'])
-
-# %% ../nbs/00_core.ipynb #441bc429
-def _read_json(fn:Path) -> dict|None:
-    try: return json.loads(fn.read_text())
-    except (OSError, ValueError): return None
-
-def _create(fn:Path, info:dict) -> bool:
-    "Create `fn` holding `info`, only if it doesn't exist: exactly one process succeeds."
-    try: fd = os.open(fn, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError: return False
-    with os.fdopen(fd, 'w') as f: f.write(json.dumps(info))
-    return True
-
-@contextmanager
-def _takeover_lock(fn:Path):
-    lock = fn.with_name(fn.name + '.takeover')
-    if lock.exists() and time.time() - lock.stat().st_mtime > 60: lock.unlink(missing_ok=True)  # its taker died
-    got = _create(lock, _me())
-    try: yield got
-    finally:
-        if got: lock.unlink(missing_ok=True)
-
-def claim(out_dir, key:str) -> bool:
-    "Claim member `key` for this process; True if it is ours to train. A dead owner's claim is taken over."
-    fn = Path(out_dir)/f'{key}.claim'
-    if _create(fn, _me() | dict(time=time.time())): return True
-    with _takeover_lock(fn) as locked:
-        info = _read_json(fn)
-        if not locked or info is None or owner_alive(info): return False  # a claim being written is young: alive
-        fn.unlink(missing_ok=True)
-        print(f"bag: {key}: its claim's owner (pid {info['pid']}) is gone; taking it over.")
-        return _create(fn, _me() | dict(time=time.time()))
-
-def release(out_dir, key:str):
-    "Remove this process's claim on `key` (never another's)."
-    fn = Path(out_dir)/f'{key}.claim'
-    if (_read_json(fn) or {}).get('pid') == os.getpid(): fn.unlink(missing_ok=True)
-
-def clear_dead(folder:Path):
-    "Remove what dead processes left: their claims, and their half-written temporary files."
-    for fn in folder.glob('*.claim'):
-        if (info := _read_json(fn)) is not None and not owner_alive(info): fn.unlink(missing_ok=True)
-    for fn in (f for f in folder.glob('.*.tmp') if f.is_file()):  # atomic_write's `.{name}.{pid}-{token}.tmp`
-        pid = fn.name.rsplit('.', 2)[-2].split('-')[0]
-        if pid.isdigit() and not owner_alive(_me() | dict(pid=int(pid), start=None)): fn.unlink(missing_ok=True)
 
 # %% ../nbs/00_core.ipynb #dbfa15bc
 def _arch_runs(cap:tuple, archs:list) -> bool:

@@ -4,19 +4,17 @@
 
 # %% ../nbs/08_ensemble.ipynb #71a26002
 from __future__ import annotations
-import difflib, hashlib, json, numbers, re
-from dataclasses import dataclass
+import difflib, math, numbers, re
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
-from pathlib import Path
-import numpy as np, pandas as pd
+import numpy as np
 import torch
-from .core import atomic_write, check_accum, item_desc, item_tfm
+from .core import check_accum, check_num, first_few, item_desc, item_tfm
 from .train import train_and_predict
 
 # %% auto #0
-__all__ = ['Member', 'lesson_members', 'check_member', 'train_member', 'member_key', 'member_config', 'save_member',
-           'read_member', 'load_member', 'config_diff', 'manifest', 'write_manifest', 'EnsemblePreds',
-           'average_members', 'member_table', 'oob_error']
+__all__ = ['Member', 'lesson_members', 'check_member', 'train_member', 'member_key', 'member_config', 'MemberRecord',
+           'MemberResult', 'config_diff', 'preds_differ', 'EnsemblePreds', 'weighted_mean', 'oob']
 
 # %% ../nbs/08_ensemble.ipynb #1ff953c9
 def _timm_deprecated() -> dict:
@@ -81,8 +79,9 @@ def _check_fixed_size(m:Member, cfg):
         f"but this member's size is {m.size!r}: use size={need[0]}.")
 
 def check_member(m:Member) -> Member:
-    "Raise now what would fail later: unknown arch, sizes swapped or wrong for a fixed-size model, bad item or accum."
+    "Raise now what would fail later: unknown arch, swapped or wrong sizes, bad item, weight, epochs or accum."
     import timm
+    if not isinstance(m.arch, str): raise TypeError(f"member arch={m.arch!r}: it must be a timm architecture's name.")
     if not timm.is_model(m.arch):
         close = difflib.get_close_matches(m.arch, timm.list_models(), n=5, cutoff=0.6)
         raise ValueError(f"unknown timm architecture {m.arch!r}"
@@ -90,6 +89,8 @@ def check_member(m:Member) -> Member:
     _check_size(m)
     item_tfm(m.item, name=f'member {m.arch!r}: item')
     _check_fixed_size(m, timm.models.get_pretrained_cfg(m.arch))
+    check_num(m.weight, f'member {m.name}: weight', lo=0, above=True, hint="its share; the lesson's ViT: 2")
+    if m.epochs is not None: check_num(m.epochs, f'member {m.name}: epochs', lo=1, integer=True, hint='the lesson: 12')
     if m.accum is not None: check_accum(m.accum, where=f'{m.name}: ')
     return m
 
@@ -100,14 +101,11 @@ def train_member(m:Member, path, epochs:int=12, accum:int=2, lr:float=0.01, pret
                              accum=m.accum or accum, path=path, **kwargs)
 
 # %% ../nbs/08_ensemble.ipynb #6e0c1307
-def _digest(t:torch.Tensor) -> str: return hashlib.sha256(t.contiguous().numpy().tobytes()).hexdigest()
-
 def member_key(members:list, i:int) -> str:
     "Member i's file stem: its name, plus ~k when the same config is bagged k times."
     k = sum(o.name == members[i].name for o in members[:i])
     return members[i].name + (f'~{k + 1}' if k else '')
 
-# %% ../nbs/08_ensemble.ipynb #ea857fda
 def member_config(m:Member, fold=None, epochs:int=12, accum:int=2, lr:float=0.01, pretrained:bool=True,
                   seed:int=None, # a fixed seed (weights, augmentations) is recorded too; the lesson's bag has none
                  ) -> dict:
@@ -116,111 +114,174 @@ def member_config(m:Member, fold=None, epochs:int=12, accum:int=2, lr:float=0.01
                 accum=int(m.accum or accum), lr=float(lr), pretrained=bool(pretrained)) | (
                 {} if seed is None else dict(seed=int(seed)))
 
-def _row(key:str, m:Member, cfg:dict, **kw) -> dict:
-    "A manifest row: the member's key, config and weight, `kw`, and when (UTC)."
-    when = datetime.now(timezone.utc).isoformat(timespec='seconds')
-    return dict(key=key, **cfg, weight=m.weight, **kw, timestamp=when)
+# %% ../nbs/08_ensemble.ipynb #ea857fda
+def _now() -> str: return datetime.now(timezone.utc).isoformat(timespec='seconds')
 
-def save_member(out_dir, key:str, m:Member, res:dict, cfg:dict=None) -> Path:
-    "Write member `key`'s predictions and record atomically (`cfg`: its `member_config`)."
-    stats = {k: res[k] for k in ('val_error', 'tta_val_error', 'split_seed', 'seconds')}
-    data = {k: res[k] for k in ('test_probs', 'test_ids', 'vocab', 'valid_probs', 'valid_ids', 'valid_targets')}
-    row = _row(key, m, cfg or member_config(m), **stats, status='ok', error=None)
-    data.update(row=json.dumps(row), sha256=_digest(res['test_probs']))
-    fn = atomic_write(Path(out_dir)/f'{key}.pt', lambda p: torch.save(data, p))
-    (Path(out_dir)/f'{key}.failed.json').unlink(missing_ok=True)
-    return fn
+_CONFIG_TYPES = dict(arch=str, size=str, item=str, fold=(int, type(None)), epochs=int, accum=int, lr=float,
+                     pretrained=bool, seed=int)
+
+@dataclass
+class MemberRecord:
+    "What a table shows of one member: its key, config and weight, its status, and its training figures."
+    key: str
+    config: dict # its `member_config`
+    weight: float
+    status: str = 'ok' # 'ok' or 'failed'
+    error: str = None # why it failed
+    val_error: float = None
+    tta_val_error: float = None
+    split_seed: int = None
+    seconds: float = None
+    timestamp: str = field(default_factory=_now) # when it finished (UTC)
+    run: str = None # the bag run that trained it
+    def row(self) -> dict:
+        "A flat dict for a table: the config's keys as columns."
+        d = asdict(self); return dict(key=d.pop('key'), **d.pop('config'), **d)
+    def problem(self) -> str|None:
+        "Why this record can't be trusted (a type or a value out of range); None when it can."
+        for f in fields(self):
+            if (why := _RECORD_CHECKS[f.name](getattr(self, f.name))): return f'its {f.name} {why}'
+
+# %% ../nbs/08_ensemble.ipynb #4b7d0e2f
+def _opt(ok, what:str):
+    return lambda v: None if v is None or ok(v) else f'is {v!r}, not {what}'
+
+def _real(lo, hi=math.inf, above=False):
+    return lambda v: (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                      and (v > lo if above else v >= lo) and v <= hi)
+
+def _config_problem(c) -> str|None:
+    if not isinstance(c, dict) or not set(_CONFIG_TYPES) - {'seed'} <= set(c) or not set(c) <= set(_CONFIG_TYPES):
+        return f'has keys {sorted(c) if isinstance(c, dict) else type(c).__name__}, not those of member_config'
+    for k, v in c.items():
+        t = _CONFIG_TYPES[k]
+        if not isinstance(v, t) or isinstance(v, bool) and t is not bool: return f'{k}={v!r} has the wrong type'
+    if c['epochs'] < 1 or c['accum'] < 1 or not _real(0, above=True)(c['lr']): return 'has a value out of range'
+
+_RECORD_CHECKS = dict(
+    key=lambda v: None if isinstance(v, str) and re.fullmatch(r'[\w.~-]+', v) else f'{v!r} is not a file-safe name',
+    config=_config_problem,
+    weight=lambda v: None if _real(0, above=True)(v) else f'is {v!r}, not a finite number above 0',
+    status=lambda v: None if v in ('ok', 'failed') else f"{v!r} is not 'ok' or 'failed'",
+    error=_opt(lambda v: isinstance(v, str), 'text'), val_error=_opt(_real(0, 1), 'an error rate'),
+    tta_val_error=_opt(_real(0, 1), 'an error rate'), seconds=_opt(_real(0), 'a number of seconds'),
+    split_seed=_opt(lambda v: isinstance(v, int) and not isinstance(v, bool), 'a whole number'),
+    timestamp=lambda v: None if isinstance(v, str) else f'{v!r} is not a time',
+    run=_opt(lambda v: isinstance(v, str), 'text'))
+
+# %% ../nbs/08_ensemble.ipynb #8d2a6b13
+def _probs_problem(name:str, p, rows:int, cols:int) -> str|None:
+    "Why `p` isn't a (rows, cols) table of probabilities: finite, in [0, 1], each row summing to 1."
+    if not isinstance(p, torch.Tensor) or p.dtype != torch.float32 or tuple(p.shape) != (rows, cols):
+        got = f"{getattr(p, 'dtype', type(p).__name__)} {tuple(getattr(p, 'shape', ()))}"
+        return f"{name} is {got}, not float32 ({rows}, {cols})"
+    if not torch.isfinite(p).all(): return f'{name} holds NaN or infinite values'
+    if (p < 0).any() or (p > 1).any() or rows and (p.sum(1) - 1).abs().max() > 1e-3:
+        return f'{name} are not probabilities (each in [0, 1], each row summing to 1)'
+
+def _names_problem(name:str, xs) -> str|None:
+    if not isinstance(xs, list) or not all(isinstance(x, str) for x in xs): return f'{name} is not a list of names'
+    if len(set(xs)) != len(xs): return f'{name} repeats a name'
+
+@dataclass
+class MemberResult:
+    "One finished member: its TTA predictions on the test images and on its own validation images, and its record."
+    record: MemberRecord
+    test_probs: torch.Tensor # (test images, classes)
+    test_ids: list # the test images' names, in the rows' order
+    vocab: list # the classes, in the columns' order
+    valid_probs: torch.Tensor # (its validation images, classes)
+    valid_ids: list
+    valid_targets: torch.Tensor # each validation image's class index
+    @property
+    def key(self) -> str: return self.record.key
+    def __eq__(self, o):
+        "Equal records, names and tensors (shape, dtype and every value)."
+        if not isinstance(o, MemberResult): return NotImplemented
+        tensor = lambda x: isinstance(x, torch.Tensor)
+        same = lambda a, b: (tensor(a) and tensor(b) and a.dtype == b.dtype and torch.equal(a, b)
+                             if tensor(a) or tensor(b) else a == b)
+        return all(same(getattr(self, f.name), getattr(o, f.name)) for f in fields(self))
+    def problem(self) -> str|None:
+        "Why these predictions can't be used (None when they can): shapes, NaN or infinity, not probabilities."
+        for name in ('test_ids', 'vocab', 'valid_ids'):
+            if (why := _names_problem(name, getattr(self, name))): return why
+        n = len(self.vocab)
+        why = (_probs_problem('test_probs', self.test_probs, len(self.test_ids), n)
+               or _probs_problem('valid_probs', self.valid_probs, len(self.valid_ids), n))
+        if why: return why
+        t = self.valid_targets
+        if not isinstance(t, torch.Tensor) or t.dtype != torch.int64 or tuple(t.shape) != (len(self.valid_ids),) \
+           or (t < 0).any() or (t >= n).any():
+            return f'valid_targets are not {len(self.valid_ids)} class indices below {n}'
+        return self.record.problem()
+
+    @classmethod
+    def from_training(cls, key:str, config:dict, weight:float, res:dict, run:str=None) -> 'MemberResult':
+        "The result of training member `key` with `config` (`res`: what `train_member` returns)."
+        rec = MemberRecord(key, config, float(weight), val_error=res.get('val_error'),
+                           tta_val_error=res.get('tta_val_error'), split_seed=res.get('split_seed'),
+                           seconds=res.get('seconds'), run=run)
+        d = {f.name: res.get(f.name) for f in fields(cls) if f.name != 'record'}
+        for k, conv in dict(test_probs=torch.Tensor.float, valid_probs=torch.Tensor.float,
+                            valid_targets=torch.Tensor.long).items():  # fp16 TTA, int32 targets: the same values
+            if isinstance(d[k], torch.Tensor): d[k] = conv(d[k].detach().cpu())
+        return cls(rec, **d | {k: list(d[k]) for k in ('test_ids', 'vocab', 'valid_ids') if d[k] is not None})
 
 # %% ../nbs/08_ensemble.ipynb #f1f254c5
-_FIELDS = ('test_probs', 'test_ids', 'vocab', 'valid_probs', 'valid_ids', 'valid_targets', 'row', 'sha256')
-
-def read_member(fn) -> tuple:
-    "(results, None) for a sound member file, else (None, why not); nothing beyond tensors and plain types unpickled."
-    try: d = torch.load(fn, weights_only=True)  # weights_only: a foreign file can't run code here
-    except Exception as e: return None, f'unreadable ({type(e).__name__})'
-    if not isinstance(d, dict) or not set(_FIELDS) <= set(d) or not isinstance(d['test_probs'], torch.Tensor):
-        return None, 'not a paddy_road member file'
-    if d['sha256'] != _digest(d['test_probs']): return None, 'checksum mismatch (damaged or edited)'
-    return d, None
-
-def load_member(out_dir, key:str) -> dict|None:
-    "Member `key`'s saved results, or None if missing, unreadable or failing its checksum."
-    fn = Path(out_dir)/f'{key}.pt'
-    return read_member(fn)[0] if fn.exists() else None
-
-def config_diff(d:dict, cfg:dict) -> str|None:
-    "How saved member `d` was trained differently from `cfg` (None: the same)."
-    saved = json.loads(d['row'])
-    diff = [f'{k}={saved.get(k)!r}, not {v!r}' for k, v in cfg.items() if saved.get(k) != v]
+def config_diff(rec:MemberRecord, cfg:dict) -> str|None:
+    "How member `rec` was trained differently from `cfg` (None: the same)."
+    diff = [f'{k}={rec.config.get(k)!r}, not {v!r}' for k, v in cfg.items() if rec.config.get(k) != v]
+    diff += [f'{k}={v!r}, not unset' for k, v in rec.config.items() if k not in cfg]
     return f"trained with {'; '.join(diff)}" if diff else None
 
-# %% ../nbs/08_ensemble.ipynb #0276db8b
-def manifest(out_dir) -> pd.DataFrame:
-    "One row per member on disk: finished ones from their .pt files, failed ones from their .failed.json."
-    rows = []
-    for fn in sorted(Path(out_dir).glob('*.pt')):
-        d = load_member(out_dir, fn.stem)
-        rows.append(json.loads(d['row']) if d else dict(key=fn.stem, status='corrupt'))
-    rows += [json.loads(fn.read_text()) for fn in sorted(Path(out_dir).glob('*.failed.json'))]
-    return pd.DataFrame(rows)
-
-def write_manifest(out_dir):
-    "Rebuild `out_dir`/manifest.csv from the member files (one process at a time: the bag's main process)."
-    df = manifest(out_dir)
-    atomic_write(Path(out_dir)/'manifest.csv', lambda p: df.to_csv(p, index=False))
+def preds_differ(r:MemberResult, ids:list, vocab:list) -> str|None:
+    "Why `r` didn't predict the test images `ids`, in that order, over the classes `vocab` (None: it did)."
+    if r.test_ids != list(ids): return 'predicted other test images (or another order) than this dataset has'
+    if r.vocab != list(vocab): return f"its classes ({first_few(r.vocab)}) are not this dataset's ({first_few(vocab)})"
 
 # %% ../nbs/08_ensemble.ipynb #03b061fa
 @dataclass
 class EnsemblePreds:
-    "The ensemble's test probabilities, with the image ids of their rows and the vocab of their columns."
+    "The ensemble's test probabilities, with the image ids of their rows, the vocab of their columns and the weights."
     probs: torch.Tensor
     ids: list
     vocab: list
-    weights: dict
+    weights: dict # member key -> its weight in this average
+    missing: dict = field(default_factory=dict) # member key -> why a member asked for is not in this average
 
-def _same_preds(ds:dict):
-    "All members predicted the same test images, in the same order, with the same vocab."
-    (k0, first), *rest = ds.items()
-    for k, d in rest:
-        if d['test_ids'] != first['test_ids']: raise ValueError(
-            f"member {k} predicted other test images (or another order) than {k0}: retrain it on the same data.")
-        if d['vocab'] != first['vocab']: raise ValueError(f"member {k} has vocab {d['vocab']}, {k0} {first['vocab']}.")
+def _weights(rs:list, weights:dict|None) -> dict:
+    "Each member's weight: its own, updated by `weights`; checked finite, none below 0, not all 0."
+    keys = [r.key for r in rs]
+    if unknown := sorted(set(weights or {}) - set(keys)): raise KeyError(
+        f"weights for members not in the average: {unknown}; members are {keys}.")
+    w = {r.key: r.record.weight for r in rs} | {k: check_num(v, f'weights[{k!r}]', lo=0, hint='0 leaves it out')
+                                                 for k, v in (weights or {}).items()}
+    if not any(w.values()): raise ValueError(f"every weight is 0 ({', '.join(keys)}): nothing to average.")
+    return w
 
-def average_members(out_dir, weights:dict=None,
-                    keys:list=None, # only these members (default: every finished one in `out_dir`)
-                   ) -> EnsemblePreds:
-    "Weighted mean of the finished members' test probabilities (weights: the members' own, updated by `weights`)."
-    man = manifest(out_dir)
-    ok = man[man.status == 'ok'] if len(man) else man
-    if keys is not None:
-        if missing := sorted(set(keys) - set(ok.key)): raise FileNotFoundError(
-            f"members {missing} are not finished in {out_dir}: run bag() with them first.")
-        ok = ok[ok.key.isin(keys)]
-    if not len(ok): raise FileNotFoundError(f"no finished members in {out_dir}: run bag() first.")
-    if unknown := set(weights or {}) - set(ok.key): raise KeyError(
-        f"weights for members not in {out_dir}: {sorted(unknown)}; members are {list(ok.key)}.")
-    w = {r.key: float(r.weight) for r in ok.itertuples()} | (weights or {})
-    ds = {k: load_member(out_dir, k) for k in ok.key if w[k]}
-    _same_preds(ds)
-    probs = sum(w[k] * d['test_probs'] for k, d in ds.items()) / sum(w[k] for k in ds)
-    first = next(iter(ds.values()))
-    return EnsemblePreds(probs, first['test_ids'], first['vocab'], {k: w[k] for k in ds})
+def weighted_mean(results:list, # MemberResults
+                  weights:dict=None, # member key -> weight, instead of its own (0 leaves it out)
+                 ) -> EnsemblePreds:
+    "Weighted mean of the members' test probabilities, checked: the same test images and classes, a finite result."
+    if not results: raise ValueError('no members to average.')
+    w = _weights(results, weights)
+    rs = [r for r in results if w[r.key]]
+    for r in rs:
+        if (why := r.problem() or preds_differ(r, rs[0].test_ids, rs[0].vocab)): raise ValueError(
+            f"member {r.key} can't be averaged with {rs[0].key}: {why}.")
+    probs = sum(w[r.key] * r.test_probs for r in rs) / sum(w[r.key] for r in rs)
+    if (why := _probs_problem('the average', probs, len(rs[0].test_ids), len(rs[0].vocab))): raise ValueError(why + '.')
+    return EnsemblePreds(probs, rs[0].test_ids, rs[0].vocab, {r.key: w[r.key] for r in rs})
 
 # %% ../nbs/08_ensemble.ipynb #db26af7f
-def member_table(out_dir) -> pd.DataFrame:
-    "Per member: arch, size, item, weight, validation error with and without TTA, time, status."
-    man = manifest(out_dir)
-    cols = ('key', 'arch', 'size', 'item', 'weight', 'fold', 'val_error', 'tta_val_error', 'seconds', 'status', 'error')
-    cols = [c for c in cols if c in man]
-    return man[cols]
-
-def oob_error(out_dir, weights:dict=None, keys:list=None) -> dict:
+def oob(results:list, weights:dict=None) -> dict:
     "Out-of-bag error: each training image predicted by the weighted mean of only the members that held it out."
-    ep = average_members(out_dir, weights, keys)
+    ep = weighted_mean(results, weights)
     num, den, targ, cnt = {}, {}, {}, {}
-    for k, w in ep.weights.items():
-        d = load_member(out_dir, k)
-        for name, p, t in zip(d['valid_ids'], d['valid_probs'], d['valid_targets']):
+    for r in (r for r in results if r.key in ep.weights):
+        w = ep.weights[r.key]
+        for name, p, t in zip(r.valid_ids, r.valid_probs, r.valid_targets):
             num[name] = num.get(name, 0) + w * p; den[name] = den.get(name, 0) + w
             targ[name], cnt[name] = int(t), cnt.get(name, 0) + 1
     if not num: return dict(error=None, images=0, members_per_image=0)

@@ -4,15 +4,28 @@
 
 # %% ../nbs/03_submit.ipynb #cf932115
 from __future__ import annotations
+import warnings
 from pathlib import Path
 import numpy as np, pandas as pd
-from .core import DISEASES, first_few
+from .core import DISEASES, first_few, read_csv
 from .data import tst_files
 
 # %% auto #0
 __all__ = ['submission', 'check_submission']
 
 # %% ../nbs/03_submit.ipynb #b9bf51b7
+def _probs(probs, what:str='probs') -> np.ndarray:
+    "`probs` as a finite (images, classes) float array, or an error saying what is wrong with it."
+    try: a = np.asarray(probs.detach().cpu() if hasattr(probs, 'detach') else probs, dtype=np.float64)
+    except (TypeError, ValueError): raise TypeError(
+        f"{what} of type {type(probs).__name__}: give a (test images, classes) table of probabilities.") from None
+    if a.ndim != 2: raise ValueError(
+        f"{what} has shape {a.shape}: it must be (test images, classes), one row of class probabilities per image.")
+    if not (ok := np.isfinite(a).all(1)).all(): raise ValueError(
+        f"{what} holds NaN or infinite values in {int((~ok).sum())} row(s) (rows {first_few(np.where(~ok)[0])}): "
+        "a member or the average went wrong, and its argmax would be the first class: no submission from it.")
+    return a
+
 def submission(probs, # (n_test, n_classes) probabilities or scores, rows in `ids` order
                vocab, # class names, in the order of probs' columns
                path, # data folder: its sample_submission.csv gives the ids and their order
@@ -20,14 +33,14 @@ def submission(probs, # (n_test, n_classes) probabilities or scores, rows in `id
                ids=None, # image ids of probs' rows; default: the names of `tst_files(path)`
               ) -> Path:
     "Write a Kaggle submission: argmax of `probs` -> `vocab` label, in sample_submission's order."
-    ss = pd.read_csv(Path(path)/'sample_submission.csv')
+    a = _probs(probs)
+    ss = read_csv(Path(path)/'sample_submission.csv', "the competition's sample_submission.csv")
     ids = [f.name for f in tst_files(path)] if ids is None else list(ids)
-    if len(ids) != len(probs): raise ValueError(
-        f"{len(probs)} prediction rows for {len(ids)} test images in {Path(path)/'test_images'}: "
+    if len(ids) != len(a): raise ValueError(
+        f"{len(a)} prediction rows for {len(ids)} test images in {Path(path)/'test_images'}: "
         "predict on tst_files(path).")
-    if len(vocab) != probs.shape[1]: raise ValueError(
-        f"vocab has {len(vocab)} labels but probs has {probs.shape[1]} columns.")
-    pred = pd.Series(np.asarray(vocab)[np.asarray(probs).argmax(1)], index=ids)
+    if len(vocab) != a.shape[1]: raise ValueError(f"vocab has {len(vocab)} labels but probs has {a.shape[1]} columns.")
+    pred = pd.Series(np.asarray(vocab)[a.argmax(1)], index=ids)
     if missing := sorted(set(ss.image_id) - set(ids)): raise ValueError(
         f"No prediction for {len(missing)} id(s) of sample_submission.csv ({first_few(missing)}).")
     ss['label'] = pred[ss.image_id].values
@@ -46,12 +59,25 @@ def _check_ids(csv, sub:pd.DataFrame, ss:pd.DataFrame):
     if list(sub.image_id) != list(ss.image_id): raise ValueError(
         f"{csv} has the right ids in a different order: write them in sample_submission.csv's order.")
 
+def _check_probs(csv, sub:pd.DataFrame, probs, vocab, ids):
+    "The labels are `probs`' argmax, image by image: the file was written from these predictions."
+    a, ids = _probs(probs), list(ids)
+    if a.shape != (len(ids), len(vocab)): raise ValueError(
+        f"probs has shape {a.shape}, not ({len(ids)} test images, {len(vocab)} classes).")
+    want = pd.Series(np.asarray(vocab)[a.argmax(1)], index=ids)[sub.image_id].values
+    if (bad := sub.label.values != want).any(): raise ValueError(
+        f"{csv} disagrees with probs on {int(bad.sum())} image(s) ({first_few(sub.image_id[bad])}): "
+        "it was written from other predictions.")
+
 def check_submission(csv, # the submission file to check
                      path, # data folder with the sample_submission.csv it must match
                      vocab=DISEASES, # allowed labels
+                     probs=None, # the predictions it was written from: checked finite, and the labels their argmax
+                     ids=None, # image ids of probs' rows; default: the names of `tst_files(path)`
                     ) -> pd.DataFrame:
     "Raise a clear error for anything Kaggle would reject or mis-score; return the submission."
-    ss, sub = pd.read_csv(Path(path)/'sample_submission.csv'), pd.read_csv(csv)
+    ss = read_csv(Path(path)/'sample_submission.csv', "the competition's sample_submission.csv")
+    sub = read_csv(csv, 'a submission', keep_default_na=False, na_values=[''])
     if list(sub.columns) != ['image_id', 'label']: raise ValueError(
         f"{csv} has columns {list(sub.columns)}: Kaggle expects exactly image_id,label.")
     if (na := sub.isna().any(axis=1)).any(): raise ValueError(
@@ -59,4 +85,9 @@ def check_submission(csv, # the submission file to check
     _check_ids(csv, sub, ss)
     if bad := sorted(set(sub.label) - set(vocab)): raise ValueError(
         f"{csv} has unknown label(s) {first_few(bad)}: allowed are {list(vocab)}.")
+    if probs is not None:
+        _check_probs(csv, sub, probs, vocab, ids if ids is not None else [f.name for f in tst_files(path)])
+    if len(sub) >= 50 and sub.label.nunique() == 1: warnings.warn(
+        f"every one of the {len(sub)} rows of {csv} is {sub.label[0]!r}: a model is never that sure of one class; "
+        "check the predictions (NaN probabilities give the first class everywhere) before spending a submission.")
     return sub

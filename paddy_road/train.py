@@ -5,19 +5,18 @@
 # %% ../nbs/05_train.ipynb #cda2c328
 from __future__ import annotations
 import os, random, time
-from contextlib import contextmanager
 from pathlib import Path
 import torch, torch.nn as nn
 from .core import LESSON_BS, check_accum, check_cuda_arch, item_tfm, reachable
 from .data import paddy_dls, paddy_path, tst_files
+from .launch import alone, gloo_broadcast, init_worker, launch
 from .accum import GradAccum
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.tracker import TerminateOnNaNCallback
 
 # %% auto #0
 __all__ = ['NCHWBody', 'fix_nhwc', 'paddy_learner', 'timm_model', 'weights_available', 'use_pretrained', 'loader_kw',
-           'train_learner', 'fit_recipe', 'train', 'TrainingFailed', 'StopOnNaN', 'train_and_predict', 'launch',
-           'alone', 'process_rank', 'train_parallel']
+           'train_learner', 'fit_recipe', 'train', 'TrainingFailed', 'StopOnNaN', 'train_and_predict', 'train_parallel']
 
 # %% ../nbs/05_train.ipynb #41c57958
 class NCHWBody(nn.Module):
@@ -153,53 +152,13 @@ def train_and_predict(arch:str, size, item=None, epochs:int=12, lr:float=0.01, p
     if learn.diverged: raise TrainingFailed('NaN loss')
     return _preds(learn) | dict(split_seed=learn.split_seed, seconds=time.time() - t0)
 
-# %% ../nbs/05_train.ipynb #e8742085
-from fastcore.basics import patch
-from fastai.distributed import DistributedDL
-
-@patch
-def _broadcast(self:DistributedDL, t, rank):
-    "fastai's broadcast of the batch order from `rank`, through a CPU tensor where the backend is gloo."
-    t = torch.LongTensor(t)
-    if torch.distributed.get_backend() != 'gloo': t = t.cuda()  # nccl takes CUDA tensors only
-    torch.distributed.broadcast(t, rank)
-    return t.cpu().tolist()
-
-def launch(fn, args:tuple, procs:int, launcher=None):
-    "`fn(*args)` in `procs` processes through accelerate's `notebook_launcher` (or the `launcher` given)."
-    if torch.cuda.is_available() and torch.cuda.is_initialized(): raise RuntimeError(
-        f"this process has already used CUDA, so it can't start {procs} processes, one per GPU: accelerate's fork "
-        "launch needs a parent that hasn't initialised CUDA. Restart the kernel and launch before anything puts a "
-        "model or tensor on the GPU (or use one GPU).")
-    if launcher is None: from accelerate import notebook_launcher as launcher
-    launcher(fn, args, num_processes=procs)
-
-@contextmanager
-def alone():
-    "Tell fastai this process works on its own: no gathering of predictions across processes."
-    old = {k: os.environ.get(k) for k in ('WORLD_SIZE', 'RANK')}
-    os.environ.update(WORLD_SIZE='1', RANK='0')
-    try: yield
-    finally:
-        for k, v in old.items():
-            if v is None: os.environ.pop(k, None)
-            else: os.environ[k] = v
-
-def process_rank() -> int:
-    "This process's index among those launched on this machine (0 when alone), with its GPU made current."
-    import torch.distributed as dist
-    rank = int(os.environ.get('LOCAL_RANK', dist.get_rank() if dist.is_initialized() else 0))
-    torch.set_num_threads(1)  # a forked child can't use the parent's OpenMP threads (it would hang)
-    if torch.cuda.is_available(): torch.cuda.set_device(rank % torch.cuda.device_count())
-    return rank
-
 # %% ../nbs/05_train.ipynb #1b1dc0dd
 def _ddp_member(job:dict):
     "One process of `train_parallel`: trains on its share of each batch; process 0 then predicts and saves."
-    rank = process_rank()
+    rank = init_worker()
     os.environ.setdefault('RANK', str(rank))  # fastai reads RANK; debug_launcher sets up the group without it
     t0, learn = time.time(), train_learner(**job['kw'])
-    with learn.distrib_ctx(sync_bn=torch.cuda.is_available()):  # fastai's default SyncBatchNorm: GPUs only
+    with gloo_broadcast(), learn.distrib_ctx(sync_bn=torch.cuda.is_available()):  # SyncBatchNorm: GPUs only
         fit_recipe(learn, job['epochs'], job['lr'], job['kw']['pretrained'])
     if rank: return
     with alone(): torch.save(_preds(learn) | dict(split_seed=learn.split_seed, seconds=time.time() - t0), job['out'])

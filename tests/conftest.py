@@ -2,7 +2,13 @@
 import os, shutil, sys
 from pathlib import Path
 import pytest
+from hypothesis import settings
 from paddy_road.synth import synth_paddy
+
+# Generated cases (Hypothesis): a quick profile for CI, `HYPOTHESIS_PROFILE=slow` for many more examples.
+settings.register_profile('quick', max_examples=100, deadline=None)
+settings.register_profile('slow', max_examples=1000, deadline=None)
+settings.load_profile(os.environ.get('HYPOTHESIS_PROFILE', 'quick'))
 
 @pytest.fixture(scope='session')
 def paddy(tmp_path_factory) -> Path:

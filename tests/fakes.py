@@ -1,19 +1,20 @@
 "A fast stand-in for `train_member`, shared by the ensemble and bag tests."
-import os, zlib
+import os, time, zlib
 import torch
 from paddy_road.core import DISEASES
 from paddy_road.data import tst_files
 
 class FakeTrainer:
     "Stands in for train_member: counts calls (and logs them to `log`, across processes); seeded random predictions."
-    def __init__(self, fail=None, log=None, kill=None):
-        self.calls, self.fail, self.log, self.kill = [], fail or {}, log, kill
+    def __init__(self, fail=None, log=None, kill=None, delay:float=0.):
+        self.calls, self.fail, self.log, self.kill, self.delay = [], fail or {}, log, kill, delay
     def __call__(self, m, path, valid_names=None, **kwargs):
         self.calls.append(m.name)
         if self.log:
             with open(self.log, 'a') as f: f.write(f'{os.getpid()} {m.name}\n')  # one short append: atomic
         if m.name == self.kill: os.kill(os.getpid(), 9)    # a process dying in the middle of a member
         if m.name in self.fail: raise self.fail[m.name]
+        time.sleep(self.delay)  # a member that takes a while: other processes see its claim
         seed = zlib.crc32(m.name.encode())  # the same member gives the same results, in any process
         g = torch.Generator().manual_seed(seed)
         tst = [f.name for f in tst_files(path)]

@@ -3,7 +3,9 @@ import os
 from pathlib import Path
 import pandas as pd, pytest, torch
 from accelerate import debug_launcher
-from paddy_road.ensemble import Member, average_members, manifest
+from torch.multiprocessing.spawn import ProcessExitedException
+from paddy_road.ensemble import Member
+from paddy_road.store import Store, average_members, manifest
 from paddy_road.submit import submission
 from paddy_road.bag import bag
 from fakes import FakeTrainer, logged
@@ -27,13 +29,14 @@ def test_two_processes_train_each_member_once(paddy, tmp_path):
 
 def test_killed_process_loses_only_its_member(paddy, tmp_path):
     log, out = tmp_path/'calls.log', tmp_path/'ens'
-    with pytest.raises(Exception):  # the launcher reports the dead process
+    with pytest.raises(ProcessExitedException, match='terminated with signal SIGKILL'):  # the launcher says so
         bag(FOUR, paddy, out, trainer=FakeTrainer(log=log, kill=FOUR[1].name), **TWO)
     first = logged(log)
-    m1 = manifest(out)
-    done = set(m1.key) if len(m1) else set()
-    assert FOUR[1].name not in done and (out/f'{FOUR[1].name}.claim').exists()   # its claim outlives it
-    assert (m1.status == 'ok').all() if done else True                            # what finished is intact
+    m1 = manifest(out).set_index('key')
+    done = set(m1.index[m1.status == 'ok'])
+    assert FOUR[1].name not in done and Store(out).claim_file(FOUR[1].name).exists()   # its claim outlives it
+    assert m1.loc[FOUR[1].name, 'status'] == 'missing'                                  # but holds nothing now
+    assert set(m1.status) <= {'ok', 'missing'}                                          # what finished is intact
     log2 = tmp_path/'calls2.log'
     man = bag(FOUR, paddy, out, trainer=FakeTrainer(log=log2), **TWO)
     again = sorted(n for _, n in logged(log2))
@@ -59,11 +62,11 @@ def test_measured_plan(paddy, tmp_path, capsys):
 def test_resume_from_earlier_version(paddy, tmp_path, capsys):
     v1 = tmp_path/'v1'/'ensemble'
     bag(FOUR[:2], paddy, v1, trainer=FakeTrainer())
-    torch.save({'not': 'a member'}, v1/f'{FOUR[2].name}.pt')     # a file under a member's name that isn't one
+    torch.save({'not': 'a member'}, Store(v1).member_file(FOUR[2].name))   # a file under a member's name: not one
     t = FakeTrainer()
     man = bag(FOUR, paddy, tmp_path/'v2'/'ensemble', trainer=t, resume_from=[v1])
     assert t.calls == [m.name for m in FOUR[2:]] and sorted(man.key) == NAMES
-    assert f"{FOUR[2].name}.pt: not a paddy_road member file" in capsys.readouterr().out
+    assert f"{FOUR[2].name}.member: a torch file, not a paddy_road member" in capsys.readouterr().out
     w = Member(FOUR[0].arch, FOUR[0].size, FOUR[0].item, weight=3)          # a new weight needs no retraining
     t2 = FakeTrainer()
     man = bag([w] + FOUR[1:], paddy, tmp_path/'v3', trainer=t2, resume_from=[tmp_path/'v2'/'ensemble'])

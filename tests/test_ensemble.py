@@ -1,8 +1,10 @@
 "Ensemble bookkeeping (resume, corruption, failures, weights, folds) with a fast fake trainer."
+import dataclasses
 import pandas as pd, pytest, torch
 from fastai.vision.all import Resize
 from paddy_road.train import TrainingFailed
-from paddy_road.ensemble import Member, average_members, load_member, manifest, oob_error
+from paddy_road.ensemble import Member
+from paddy_road.store import PartialEnsemble, Store, average_members, load_member, manifest, oob_error
 from paddy_road.bag import bag
 from fakes import FakeTrainer
 
@@ -24,13 +26,13 @@ def test_resume_trains_only_missing(paddy, tmp_path):
 @pytest.mark.parametrize('damage', ['truncate', 'garbage', 'tamper'])
 def test_corrupt_member_is_retrained(paddy, tmp_path, damage):
     bag(MEMBERS, paddy, tmp_path, trainer=FakeTrainer())
-    fn = tmp_path/f'{MEMBERS[1].name}.pt'
+    fn = Store(tmp_path).member_file(MEMBERS[1].name)
     if damage == 'truncate': fn.write_bytes(fn.read_bytes()[:len(fn.read_bytes()) // 2])
     elif damage == 'garbage': fn.write_bytes(b'\0' * 100)
-    else:  # a valid file whose predictions no longer match their checksum
-        d = torch.load(fn, weights_only=True); d['test_probs'][0, 0] += 1; torch.save(d, fn)
+    else:  # one probability edited in place: the checksum no longer matches
+        data = bytearray(fn.read_bytes()); data[-8] ^= 0x10; fn.write_bytes(bytes(data))
     assert load_member(tmp_path, MEMBERS[1].name) is None
-    assert 'corrupt' in set(manifest(tmp_path).status)
+    assert manifest(tmp_path).set_index('key').loc[MEMBERS[1].name, 'status'] == 'damaged'
     t = FakeTrainer()
     bag(MEMBERS, paddy, tmp_path, trainer=t)
     assert t.calls == [MEMBERS[1].name]
@@ -57,19 +59,25 @@ def test_other_errors_stop_the_run(paddy, tmp_path):
 
 def test_weighted_mean(paddy, tmp_path):
     bag(MEMBERS, paddy, tmp_path, trainer=FakeTrainer())
-    p = {m.name: load_member(tmp_path, m.name)['test_probs'] for m in MEMBERS}
+    p = {m.name: load_member(tmp_path, m.name).test_probs for m in MEMBERS}
     ep = average_members(tmp_path)
     manual = torch.stack([p[MEMBERS[0].name], p[MEMBERS[0].name], p[MEMBERS[1].name], p[MEMBERS[2].name]]).mean(0)
     torch.testing.assert_close(ep.probs, manual)                # weight 2 == listed twice
     ep = average_members(tmp_path, weights={MEMBERS[2].name: 0})
     torch.testing.assert_close(ep.probs, torch.stack([p[MEMBERS[0].name]] * 2 + [p[MEMBERS[1].name]]).mean(0))
-    with pytest.raises(KeyError, match='not in'): average_members(tmp_path, weights={'nope': 1})
+    with pytest.raises(KeyError, match="weights for members not in the average: \\['nope'\\]"):
+        average_members(tmp_path, weights={'nope': 1})
 
 def test_mismatched_ids_refused(paddy, tmp_path):
     bag(MEMBERS[:2], paddy, tmp_path, trainer=FakeTrainer())
-    fn = tmp_path/f'{MEMBERS[1].name}.pt'
-    d = torch.load(fn, weights_only=True); d['test_ids'] = d['test_ids'][::-1]; torch.save(d, fn)
-    with pytest.raises(ValueError, match='other test images'): average_members(tmp_path)
+    st = Store(tmp_path)
+    r = st.read(MEMBERS[1].name)[0]
+    st.save(dataclasses.replace(r, test_ids=r.test_ids[::-1]))   # a sound file that predicted another order
+    with pytest.raises(FileNotFoundError, match=f"{MEMBERS[1].name}: stale \\(predicted other test images"):
+        average_members(tmp_path, keys=[m.name for m in MEMBERS[:2]])
+    said = f"averaging 1 of the 2 members asked for in {tmp_path}; not in the average: {MEMBERS[1].name}: stale"
+    with pytest.warns(PartialEnsemble, match=said):
+        assert list(average_members(tmp_path).weights) == [MEMBERS[0].name]
 
 def test_folds_cover_the_data_once(paddy, tmp_path):
     man = bag(MEMBERS, paddy, tmp_path, trainer=FakeTrainer(), folds=3)
