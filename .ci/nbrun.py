@@ -8,7 +8,7 @@ settings.ini's `tst_flags` that is not passed in --flags, and the `nbdev_export(
 
 Usage: python .ci/nbrun.py [--flags slow] [--n_workers 2] [notebook ...]
 """
-import argparse, configparser, json, os, subprocess, sys, time, traceback, types
+import argparse, configparser, json, linecache, os, subprocess, sys, time, traceback, types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,7 +36,9 @@ def run(fn:Path, skip:set) -> tuple:
         d = directives(src)
         if d.get('eval', '').lower() == 'false' or skip & set(d): continue
         code = '\n'.join(l for l in src.splitlines() if l.strip() != 'from nbdev.showdoc import *')
-        try: exec(compile(code, f'{fn.name} cell {i}', 'exec'), ns)
+        name = f'{fn.name} cell {i}'
+        linecache.cache[name] = (len(code), None, code.splitlines(True), name)  # inspect.getsource works, as in Jupyter
+        try: exec(compile(code, name, 'exec'), ns)
         except BaseException: return fn.name, time.time() - t0, f'cell {i}:\n{src}\n\n{traceback.format_exc()}'
     return fn.name, time.time() - t0, None
 

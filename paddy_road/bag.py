@@ -151,7 +151,7 @@ def _estimates(job:BagJob, minutes, launcher) -> dict:
         minutes = {w.key: _measured_minutes(job, w) for w in todo}
         _feed_note(job, todo)
         job.store.clear_timing()
-    left = (job.deadline - time.time()) / 60 if job.deadline else float('inf')
+    left = max(0., job.deadline - time.time()) / 60 if job.deadline else float('inf')
     plan = plan_bag({w.key: minutes[w.key] for w in todo}, job.procs, left)
     print(plan_table(plan).to_string(index=False))
     if (late := plan[~plan.fits]).key.tolist(): print(f"bag: these don't fit the time left: {', '.join(late.key)}.")

@@ -4,16 +4,17 @@
 
 # %% ../nbs/13_cli.ipynb #66796c5e
 from __future__ import annotations
-import re, sys, time
+import functools, re, sys, time, warnings
+from contextlib import contextmanager
 from pathlib import Path
-from fastcore.script import call_parse
-from .core import cache_dir
+from fastcore.script import anno_parser
+from .core import DiskFull, cache_dir, check_arch, check_num, check_size, writable_dir
 from .synth import synth_paddy, synth_ratings, synthetic_test_error
-from .data import PaddyDataError, check_paddy, find_paddy, paddy_path
+from .data import check_paddy, find_paddy, paddy_path
 
 # %% auto #0
 __all__ = ['DEMO_STAGES', 'demo_train', 'demo_multitarget', 'demo_ensemble', 'demo_collab', 'demo_memory', 'demo_data',
-           'format_summary', 'run_demo', 'paddy_demo', 'paddy_synth', 'paddy_check']
+           'format_summary', 'run_demo', 'UsageError', 'usage', 'console', 'paddy_demo', 'paddy_synth', 'paddy_check']
 
 # %% ../nbs/13_cli.ipynb #447e61c1
 def _demo_bag(n:int, path, out, arch:str, size, item:int, epochs:int, bs:int, lr:float, pre:bool, seed:int) -> tuple:
@@ -204,8 +205,52 @@ def run_demo(path=None, stages=DEMO_STAGES, out='paddy_out', gpu='auto', **train
     res['seconds'] = time.time() - t0
     return res
 
+# %% ../nbs/13_cli.ipynb #4f1a8c22
+class UsageError(ValueError):
+    "A command-line argument that is wrong: one line, exit status 2."
+
+@contextmanager
+def usage():
+    "Inside, an argument check's error (a wrong value or type, a folder to write that can't be) is a `UsageError`."
+    try: yield
+    except (UsageError, DiskFull): raise
+    except (ValueError, TypeError, OSError) as e: raise UsageError(str(e)) from e
+
+def _quit(prog:str, msg:str, code:int):
+    print(f"{prog}: {' '.join(str(msg).split())}", file=sys.stderr)   # one line, whatever the message holds
+    sys.exit(code)
+
+# %% ../nbs/13_cli.ipynb #5a2b9d31
+def console(func):
+    "`func` as a console script: `--help` from its docments; one line and exit 2 or 1 on an error, `--debug` for more."
+    @functools.wraps(func)
+    def main(argv:list=None):
+        prog = func.__name__
+        p = anno_parser(func, prog)
+        p.add_argument('--debug', action='store_true', help='on an error, show its traceback')
+        p.error = lambda msg: _quit(prog, f'usage error: {msg} (see {prog} --help)', 2)
+        kw = vars(p.parse_args(sys.argv[1:] if argv is None else argv))
+        debug = kw.pop('debug')
+        if not debug:   # libraries' notices of their own future changes are not the user's business
+            for cat in (FutureWarning, DeprecationWarning): warnings.filterwarnings('ignore', category=cat)
+        for k in ('pdb', 'xtra'): kw.pop(k, None)
+        try: return func(**kw)
+        except KeyboardInterrupt: _quit(prog, 'interrupted: what was saved stays, and a rerun resumes from it', 130)
+        except (ValueError, TypeError, OSError, RuntimeError) as e:
+            if debug: raise
+            if isinstance(e, UsageError): _quit(prog, f'usage error: {e} (see {prog} --help)', 2)
+            _quit(prog, f'error: {e}', 1)
+    return main
+
 # %% ../nbs/13_cli.ipynb #8d81fefa
-@call_parse
+def _card(gpu:str):
+    "The `--gpu` argument: a number of MiB, or a card's name (checked)."
+    from paddy_road.gpu import gpu_budget
+    gpu = float(gpu) if re.fullmatch(r'[-+]?(\d+(\.\d*)?|\.\d+|nan|inf)', gpu.strip().lower()) else gpu
+    gpu_budget(gpu)
+    return gpu
+
+@console
 def paddy_demo(path:str=None, # Paddy data folder (default: PADDY_PATH, Kaggle input, else the synthetic set)
                stages:str=','.join(DEMO_STAGES), # comma-separated stages to run
                arch:str='resnet10t', # timm architecture for the training stage
@@ -220,15 +265,22 @@ def paddy_demo(path:str=None, # Paddy data folder (default: PADDY_PATH, Kaggle i
                gpu:str='auto', # card to plan memory for: auto (the one in use, else T4), T4, L4, P100, RTX 4090, or MiB
               ):
     "Run the lesson end to end on the Paddy data (synthetic when no real data is present) and print a summary."
-    try:
-        gpu = float(gpu) if re.fullmatch(r'\d+(\.\d*)?', gpu) else gpu
-        res = run_demo(path, [s.strip() for s in stages.split(',') if s.strip()], out=out, arch=arch, size=size,
-                       item=item, epochs=epochs, bs=bs, lr=lr, pretrained=pretrained, seed=seed, gpu=gpu)
-    except (PaddyDataError, FileNotFoundError, ValueError, RuntimeError) as e: sys.exit(f'paddy_demo: error: {e}')
+    with usage():   # every argument, before any work
+        todo = [s.strip() for s in stages.split(',') if s.strip()]
+        if not todo or any(s not in DEMO_STAGES for s in todo): raise ValueError(
+            f"--stages={stages!r}: the stages are {','.join(DEMO_STAGES)}, comma-separated.")
+        check_arch(arch, '--arch'); check_size(size, '--size'); check_size(item, '--item')
+        check_num(epochs, '--epochs', lo=1, integer=True)
+        check_num(bs, '--bs', lo=1, integer=True, hint='the demo: 32')
+        check_num(lr, '--lr', lo=0, above=True); check_num(seed, '--seed', lo=0, integer=True)
+        if pretrained not in ('auto', 'yes', 'no'): raise ValueError(f"--pretrained={pretrained!r}: use auto, yes, no.")
+        gpu, out = _card(gpu), writable_dir(out, '--out')
+    res = run_demo(path, todo, out=out, arch=arch, size=size, item=item, epochs=epochs, bs=bs, lr=lr,
+                   pretrained=pretrained, seed=seed, gpu=gpu)
     print(format_summary(res))
 
 # %% ../nbs/13_cli.ipynb #1b124e38
-@call_parse
+@console
 def paddy_synth(dest:str, # folder to create
                 scale:float=0.05, # fraction of the real counts (0.05: 520 train, 173 test images)
                 width:int=120, # image width (the real images are 480)
@@ -237,21 +289,22 @@ def paddy_synth(dest:str, # folder to create
                 floor:int=16, # least images per label and per variety
                ):
     "Write a synthetic Paddy set in the Kaggle layout."
-    try: p = synth_paddy(dest, scale=scale, size=(width, height), seed=seed, floor=floor)
-    except FileExistsError as e: sys.exit(f'paddy_synth: error: {e}')
+    with usage():
+        check_num(scale, '--scale', lo=0, hi=1, above=True, hint="a fraction of the real set's 10,407 images")
+        for flag, v in (('--width', width), ('--height', height)): check_num(v, flag, lo=16, hi=4096, integer=True)
+        check_num(seed, '--seed', lo=0, integer=True); check_num(floor, '--floor', lo=1, integer=True)
+    p = synth_paddy(dest, scale=scale, size=(width, height), seed=seed, floor=floor)
     s = check_paddy(p)
     print(f"paddy_synth: wrote {s['n_train']} train and {s['n_test']} test images ({width}x{height}) to {p}")
 
 # %% ../nbs/13_cli.ipynb #c2625678
-@call_parse
+@console
 def paddy_check(path:str=None, # dataset folder (default: PADDY_PATH, Kaggle input, else the synthetic set)
                 full:bool=False, # decode every image fully (slow) instead of header + end-marker checks
                ):
     "Check a Paddy dataset folder; exit status 1 with the problem when something is wrong."
-    try:
-        p = paddy_path(path, download=False)
-        s = check_paddy(p, full=full)
-    except (PaddyDataError, FileNotFoundError) as e: sys.exit(f'paddy_check: error: {e}')
+    p = paddy_path(path, download=False)
+    s = check_paddy(p, full=full)
     w, h = s['image_size']
     print(f"paddy_check: {p} is fine: {s['n_train']} train images, {s['n_test']} test images, {w}x{h}")
     print('  labels   : ' + ', '.join(f'{k} {v}' for k, v in s['labels'].items()))

@@ -10,12 +10,13 @@ import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.torch_core import Module
 from fastai.layers import Embedding, sigmoid_range
-from .core import reachable
+from .core import check_num, read_csv, reachable
+from .train import check_fit
 
 # %% auto #0
-__all__ = ['movielens_format', 'load_movielens', 'find_movielens', 'movielens_path', 'crosstab', 'collab_dls', 'DotProduct',
-           'DotProductBias', 'create_params', 'DotProductBiasParams', 'fit_collab', 'dot_parts', 'movie_biases',
-           'similar_movies', 'pca_plot', 'CollabNN', 'emb_sizes', 'recommend']
+__all__ = ['movielens_format', 'load_movielens', 'find_movielens', 'movielens_path', 'crosstab', 'check_ratings', 'collab_dls',
+           'DotProduct', 'DotProductBias', 'create_params', 'DotProductBiasParams', 'fit_collab', 'dot_parts',
+           'movie_biases', 'similar_movies', 'pca_plot', 'CollabNN', 'emb_sizes', 'recommend']
 
 # %% ../nbs/11_collab.ipynb #3812feec
 _FORMATS = {'ml-100k': ('u.data', 'u.item'), 'ml-latest': ('ratings.csv', 'movies.csv')}
@@ -32,14 +33,17 @@ def movielens_format(path) -> str:
 
 # %% ../nbs/11_collab.ipynb #dfb466ef
 def _read_100k(path:Path) -> tuple:
-    try: r = pd.read_csv(path/'u.data', sep='\t', header=None, names=['user', 'movie', 'rating', 'timestamp'])
-    except Exception as e: raise ValueError(
-        f"{path/'u.data'} could not be read as tab-separated user, movie, rating, timestamp: {e}") from None
-    m = pd.read_csv(path/'u.item', sep='|', header=None, encoding='latin-1', usecols=(0, 1), names=('movie', 'title'))
+    r = read_csv(path/'u.data', 'ml-100k ratings (user, movie, rating, timestamp; tab-separated, no header)',
+                 sep='\t', header=None, names=['user', 'movie', 'rating', 'timestamp'], dtype=str,
+                 keep_default_na=False)
+    m = read_csv(path/'u.item', "ml-100k's movies (movie id|title|...)", sep='|', header=None, encoding='latin-1',
+                 usecols=(0, 1), names=('movie', 'title'), dtype=str, keep_default_na=False)
     return r, m, path/'u.data'
 
 def _read_latest(path:Path) -> tuple:
-    r, m = pd.read_csv(path/'ratings.csv'), pd.read_csv(path/'movies.csv')
+    kw = dict(dtype=str, keep_default_na=False)
+    r = read_csv(path/'ratings.csv', 'MovieLens ratings (userId,movieId,rating,timestamp)', **kw)
+    m = read_csv(path/'movies.csv', 'MovieLens movies (movieId,title,genres)', **kw)
     for df, fn, cols in ((r, 'ratings.csv', ['userId', 'movieId', 'rating']), (m, 'movies.csv', ['movieId', 'title'])):
         if missing := [c for c in cols if c not in df.columns]: raise ValueError(
             f"{path/fn} lacks column(s) {missing}: it has {list(df.columns)}.")
@@ -49,16 +53,34 @@ def _read_latest(path:Path) -> tuple:
     return r[['user', 'movie', 'rating', 'timestamp']], m, path/'ratings.csv'
 
 # %% ../nbs/11_collab.ipynb #b8412948
+def _numbers(r:pd.DataFrame, fn:Path, first:int) -> pd.DataFrame:
+    "user and movie as whole numbers, rating as a number; else the first bad field, by its line (`first`: row 0's)."
+    if not len(r): raise ValueError(f"{fn} holds no ratings: MovieLens files hold thousands.")
+    cols = r[['user', 'movie', 'rating']]
+    if (bad := cols.isna().any(axis=1) | (cols == '').any(axis=1)).any(): raise ValueError(
+        f"{fn}: {int(bad.sum())} row(s) with empty user, movie or rating (first on line "
+        f"{int(np.flatnonzero(bad)[0]) + first}): drop or fill them.")
+    out = r.copy()
+    for col in ('user', 'movie', 'rating'):
+        v = pd.to_numeric(r[col], errors='coerce')
+        if (bad := v.isna() | (col != 'rating') & (v % 1 != 0)).any():
+            i = int(np.flatnonzero(bad)[0])
+            row0 = pd.to_numeric(r.iloc[0][['user', 'movie', 'rating']], errors='coerce')
+            header = i == 0 and first == 1 and row0.isna().all()
+            raise ValueError(f"{fn} line {i + first}: {col} {r[col].iloc[i]!r} is not a "
+                             f"{'number' if col == 'rating' else 'whole number'}"
+                             + (' (a header row? this format has none)' if header else '') + '.')
+        out[col] = v if col == 'rating' else v.astype('int64')
+    return out
+
 def _check_ratings(r:pd.DataFrame, m:pd.DataFrame, fn:Path, fmt:str):
-    "Clear errors for NaNs, ratings outside the format's range, and movies without a title."
-    if (bad := r[['user', 'movie', 'rating']].isna().any(axis=1)).any(): raise ValueError(
-        f"{fn}: {int(bad.sum())} row(s) with empty user, movie or rating (first at row {int(np.flatnonzero(bad)[0])}): "
-        "drop or fill them.")
+    "Clear errors for ratings outside the format's range, and movies without a title."
     lo, hi, step = _RANGES[fmt]
     off = (r.rating < lo) | (r.rating > hi) | (((r.rating - lo) / step) % 1 != 0)
     if off.any(): raise ValueError(
         f"{fn}: {int(off.sum())} rating(s) outside {lo}..{hi} in steps of {step} (e.g. {r.rating[off].iloc[0]!r} "
-        f"at row {int(np.flatnonzero(off)[0])}): that is not {fmt} data, or the file is damaged.")
+        f"on line {int(np.flatnonzero(off)[0]) + (1 if fmt == 'ml-100k' else 2)}): that is not {fmt} data, or the file "
+        "is damaged.")
     if unknown := sorted(set(r.movie) - set(m.movie)): raise ValueError(
         f"{fn}: {len(unknown)} movie id(s) have no title in the movies file (e.g. {unknown[:3]}): "
         "the two files don't belong together.")
@@ -66,9 +88,12 @@ def _check_ratings(r:pd.DataFrame, m:pd.DataFrame, fn:Path, fmt:str):
 # %% ../nbs/11_collab.ipynb #fe344b3f
 def load_movielens(path, dedupe_titles:bool=False) -> pd.DataFrame:
     "Ratings with titles, from an ml-100k or ml-latest(-small) folder: columns user, movie, rating, timestamp, title."
+    if not isinstance(path, (str, os.PathLike)): raise TypeError(f"path={path!r}: give a MovieLens folder's path.")
     path = Path(path)
     fmt = movielens_format(path)
     r, m, fn = (_read_100k if fmt == 'ml-100k' else _read_latest)(path)
+    r = _numbers(r, fn, 1 if fmt == 'ml-100k' else 2)  # ratings.csv's line 1 is its header
+    m = m.assign(movie=pd.to_numeric(m.movie, errors='coerce'))
     _check_ratings(r, m, fn, fmt)
     if dedupe_titles:
         dup = m.title.duplicated(keep=False)
@@ -100,6 +125,7 @@ def movielens_path(path=None, download:bool=True) -> Path:
 # %% ../nbs/11_collab.ipynb #0edeb450
 def crosstab(ratings:pd.DataFrame, n_users:int=15, n_movies:int=15, item:str='title') -> pd.DataFrame:
     "Ratings of the `n_users` most active users for the `n_movies` most rated items (NaN: not rated)."
+    check_num(n_users, 'n_users', lo=1, integer=True); check_num(n_movies, 'n_movies', lo=1, integer=True)
     users = ratings.user.value_counts().index[:n_users]
     items = ratings[item].value_counts().index[:n_movies]
     sub = ratings[ratings.user.isin(users) & ratings[item].isin(items)]
@@ -107,17 +133,49 @@ def crosstab(ratings:pd.DataFrame, n_users:int=15, n_movies:int=15, item:str='ti
     return ct.reindex(index=users, columns=items)
 
 # %% ../nbs/11_collab.ipynb #7a9e6180
+def check_ratings(ratings, # the ratings a model is to be fitted on
+                  cols=('user', 'title', 'rating'), # the user, item and rating columns
+                  bs:int=64, valid_pct:float=0.2) -> pd.DataFrame:
+    "`ratings` if a model can be fitted on them: the columns there, finite ratings, a batch and a validation set."
+    if not isinstance(ratings, pd.DataFrame): raise TypeError(
+        f"ratings of type {type(ratings).__name__}: give a DataFrame of ratings (load_movielens(path), say).")
+    if missing := [c for c in cols if c not in ratings.columns]: raise ValueError(
+        f"ratings lack column(s) {missing} (they have {list(ratings.columns)}): name the user, item, rating columns.")
+    bs, valid_pct = check_num(bs, 'bs', lo=1, integer=True), check_num(valid_pct, 'valid_pct', lo=0, hi=1, above=True)
+    if valid_pct == 1: raise ValueError("valid_pct=1: nothing would be left to train on; the lesson holds out 0.2.")
+    y = pd.to_numeric(ratings[cols[2]], errors='coerce').to_numpy(dtype=float)
+    if not np.isfinite(y).all(): raise ValueError(
+        f"ratings column {cols[2]!r} holds {int((~np.isfinite(y)).sum())} value(s) that are not finite numbers (first "
+        f"at row {int(np.flatnonzero(~np.isfinite(y))[0])}): drop or fix them.")
+    need = next(n for n in range(bs, 100 * bs + 100) if n - int(valid_pct * n) >= bs and int(valid_pct * n) >= 1)
+    if len(ratings) < need: raise ValueError(
+        f"{len(ratings)} rating(s): a {valid_pct:g} validation split and batches of {bs} need at least {need}; give "
+        f"more ratings, or a smaller bs.")
+    return ratings
+
 def collab_dls(ratings:pd.DataFrame, item_name:str='title', bs:int=64, seed:int=None, valid_pct:float=0.2, **kwargs):
     "The lesson's `CollabDataLoaders.from_df`, with shuffled sampling *without* replacement (as fastai did until 2.8)."
+    check_ratings(ratings, ('user', item_name, 'rating'), bs, valid_pct)
     from fastai.collab import CollabDataLoaders
     from fastai.tabular.core import TabDataLoader
     return CollabDataLoaders.from_df(ratings, item_name=item_name, bs=bs, seed=seed, valid_pct=valid_pct,
                                      dl_type=kwargs.pop('dl_type', TabDataLoader), **kwargs)
 
 # %% ../nbs/11_collab.ipynb #6a3907d3
+def _check_model(n_users, n_movies, n_factors, y_range):
+    "The sizes of a collab model's tables, whole numbers of at least 1, and a y_range of (low, high) or None."
+    for name, v in dict(n_users=n_users, n_movies=n_movies, n_factors=n_factors).items():
+        check_num(v, name, lo=1, integer=True)
+    if y_range is None: return
+    if not (isinstance(y_range, (tuple, list)) and len(y_range) == 2): raise TypeError(
+        f"y_range={y_range!r}: give (low, high), e.g. the lesson's (0, 5.5), or None.")
+    lo, hi = (check_num(v, f'y_range[{i}]') for i, v in enumerate(y_range))
+    if lo >= hi: raise ValueError(f"y_range={tuple(y_range)!r}: the low end must be below the high end, e.g. (0, 5.5).")
+
 class DotProduct(Module):
     "The lesson's dot product of user and movie factors, optionally squashed into `y_range`."
     def __init__(self, n_users, n_movies, n_factors, y_range=None):
+        _check_model(n_users, n_movies, n_factors, y_range)
         self.user_factors, self.movie_factors = Embedding(n_users, n_factors), Embedding(n_movies, n_factors)
         self.y_range = y_range
     def forward(self, x):
@@ -127,6 +185,7 @@ class DotProduct(Module):
 class DotProductBias(Module):
     "The lesson's dot product plus user and movie biases, squashed into `y_range`."
     def __init__(self, n_users, n_movies, n_factors, y_range=(0, 5.5)):
+        _check_model(n_users, n_movies, n_factors, y_range)
         self.user_factors, self.user_bias = Embedding(n_users, n_factors), Embedding(n_users, 1)
         self.movie_factors, self.movie_bias = Embedding(n_movies, n_factors), Embedding(n_movies, 1)
         self.y_range = y_range
@@ -144,6 +203,7 @@ def create_params(size) -> nn.Parameter:
 class DotProductBiasParams(Module):
     "`DotProductBias` from plain parameters (the lesson's second version): indexing instead of `Embedding`."
     def __init__(self, n_users, n_movies, n_factors, y_range=(0, 5.5)):
+        _check_model(n_users, n_movies, n_factors, y_range)
         self.user_factors, self.user_bias = create_params([n_users, n_factors]), create_params([n_users])
         self.movie_factors, self.movie_bias = create_params([n_movies, n_factors]), create_params([n_movies])
         self.y_range = y_range
@@ -156,6 +216,8 @@ class DotProductBiasParams(Module):
 # %% ../nbs/11_collab.ipynb #d92b0d3d
 def fit_collab(dls, model, epochs:int=5, lr:float=5e-3, wd:float=None):
     "The lesson's training call: `Learner(dls, model, loss_func=MSELossFlat()).fit_one_cycle(epochs, lr, wd=wd)`."
+    check_fit(epochs, lr)
+    if wd is not None: check_num(wd, 'wd', lo=0, hint='the lesson: 0.1')
     from fastai.learner import Learner
     from fastai.losses import MSELossFlat
     import fastai.callback.schedule, fastai.callback.progress  # noqa: F401 (they add fit_one_cycle, no_bar)
@@ -196,6 +258,7 @@ def _code(classes, name, value) -> int:
 # %% ../nbs/11_collab.ipynb #f2efd6d8
 def movie_biases(model, classes, item:str='title', n:int=5) -> pd.DataFrame:
     "The `n` lowest- and highest-bias items."
+    check_num(n, 'n', lo=1, integer=True)
     b = _factors(model)['movie_bias']
     if b is None: raise TypeError(f"{type(model).__name__} has no movie bias.")
     voc = list(classes[item])
@@ -205,6 +268,7 @@ def movie_biases(model, classes, item:str='title', n:int=5) -> pd.DataFrame:
 
 def similar_movies(model, classes, title, item:str='title', k:int=5) -> pd.DataFrame:
     "The `k` items whose factors have the highest cosine similarity with `title`'s."
+    check_num(k, 'k', lo=1, integer=True)
     f = _factors(model)['movie']
     i = _code(classes, item, title)
     sim = F.cosine_similarity(f, f[i][None], dim=1); sim[[0, i]] = -2  # not #na#, not itself
@@ -231,6 +295,11 @@ def pca_plot(model, classes, ratings:pd.DataFrame, item:str='title', n_top:int=1
 class CollabNN(Module):
     "The lesson's neural collaborative filter: concatenated embeddings through a one-hidden-layer network."
     def __init__(self, user_sz, item_sz, y_range=(0, 5.5), n_act=100):
+        for name, sz in dict(user_sz=user_sz, item_sz=item_sz).items():
+            if not (isinstance(sz, (tuple, list)) and len(sz) == 2): raise TypeError(
+                f"{name}={sz!r}: give (rows, factors), as emb_sizes(dls.classes) does.")
+        _check_model(user_sz[0], item_sz[0], min(user_sz[1], item_sz[1]), y_range)
+        check_num(n_act, 'n_act', lo=1, integer=True)
         self.user_factors, self.item_factors = Embedding(*user_sz), Embedding(*item_sz)
         self.layers = nn.Sequential(nn.Linear(user_sz[1] + item_sz[1], n_act), nn.ReLU(), nn.Linear(n_act, 1))
         self.y_range = y_range
@@ -246,6 +315,7 @@ def emb_sizes(classes:dict, names=('user', 'title')) -> list:
 # %% ../nbs/11_collab.ipynb #f6a58e5c
 def recommend(model, classes, ratings:pd.DataFrame, user, k:int=10, item:str='title') -> pd.DataFrame:
     "The `k` items `user` has not rated with the highest predicted rating."
+    check_num(k, 'k', lo=1, integer=True)
     u = _code(classes, 'user', user)
     seen = set(ratings.loc[ratings.user == user, item])
     cand = [i for i, o in enumerate(classes[item]) if i and o not in seen]

@@ -10,8 +10,9 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['LABEL_COUNTS', 'VARIETY_COUNTS', 'AGES', 'DISEASES', 'VARIETIES', 'SMALLEST', 'N_TRAIN', 'N_TEST', 'IMAGE_SIZE',
            'COMPETITION', 'KAGGLE_INPUT', 'TRAIN_COLS', 'LESSON_BS', 'LESSON_ITEM', 'item_tfm', 'item_hw', 'item_desc',
-           'check_num', 'check_accum', 'first_few', 'cache_dir', 'read_csv', 'DiskFull', 'check_room', 'disk_full',
-           'atomic_write', 'FileRefused', 'read_regular', 'is_oom', 'free_gpu', 'reachable', 'check_cuda_arch']
+           'check_num', 'check_size', 'check_arch', 'check_accum', 'first_few', 'cache_dir', 'read_csv', 'DiskFull',
+           'check_room', 'disk_full', 'atomic_write', 'writable_dir', 'FileRefused', 'read_regular', 'is_oom',
+           'free_gpu', 'reachable', 'check_cuda_arch']
 
 # %% ../nbs/00_core.ipynb #b22ec65b
 LABEL_COUNTS = {'normal': 1764, 'blast': 1738, 'hispa': 1594, 'dead_heart': 1442, 'tungro': 1088, 'brown_spot': 965,
@@ -82,6 +83,24 @@ def check_num(value, name:str, # the argument's name, for the message
     low = lo is not None and (value <= lo if above else value < lo)
     if not math.isfinite(value) or low or (hi is not None and value > hi): raise ValueError(msg)
     return int(value) if integer else float(value)
+
+# %% ../nbs/00_core.ipynb #6a2d9c41
+def check_size(size, name:str='size'):
+    "`size` if it is an image size (a whole number of pixels, or a (height, width) pair), else a clear error."
+    if isinstance(size, (tuple, list)):
+        if len(size) != 2: raise TypeError(f"{name}={size!r}: give one number of pixels, or (height, width).")
+        return tuple(check_num(v, f'{name}[{i}]', lo=8, hi=8192, integer=True) for i, v in enumerate(size))
+    return check_num(size, name, lo=8, hi=8192, integer=True, hint='pixels, e.g. 224, or (height, width)')
+
+# %% ../nbs/00_core.ipynb #7b3f5e20
+def check_arch(arch, name:str='arch') -> str:
+    "`arch` if timm knows it, else a clear error with timm's closest names (the lesson's timm 0.6 names are known)."
+    import difflib, timm
+    if not isinstance(arch, str): raise TypeError(f"{name}={arch!r}: give a timm architecture's name, e.g. 'resnet18'.")
+    if timm.is_model(arch): return arch
+    close = difflib.get_close_matches(arch, timm.list_models(), n=5, cutoff=0.6)
+    raise ValueError(f"unknown timm architecture {arch!r}" + (f": did you mean {', '.join(close)}?" if close else
+                                                               ": see timm.list_models()."))
 
 # %% ../nbs/00_core.ipynb #06fddffa
 def check_accum(accum, # gradient accumulation: the number of micro-batches per step
@@ -182,6 +201,22 @@ def atomic_write(dest, # the file or folder to create or replace
         raise
     finally: _remove(tmp)
     return dest
+
+# %% ../nbs/00_core.ipynb #4c8a2e6b
+def writable_dir(path, name:str='out') -> Path:
+    "`path` made if missing and checked writable before any work; else one error naming `name`, the folder, the fix."
+    if not isinstance(path, (str, os.PathLike)): raise TypeError(f"{name}={path!r}: give a folder's path.")
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir(): raise NotADirectoryError(
+        f"{name}={str(p)!r} is a file, not a folder: give a folder (it is made if missing).")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        probe = p/f'.write-check.{os.getpid()}'; probe.write_bytes(b''); probe.unlink()
+    except OSError as e:
+        if (full := disk_full(e, p if p.exists() else Path('/'), 'a first file')): raise full from None
+        raise PermissionError(f"{name}={str(p)!r}: can't write there ({e.strerror or e}): give a folder you can write "
+                              "(on Kaggle, one under /kaggle/working).") from None
+    return p
 
 # %% ../nbs/00_core.ipynb #5e0b7d21
 class FileRefused(ValueError):

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
-from .core import (COMPETITION, DISEASES, KAGGLE_INPUT, TRAIN_COLS, cache_dir, first_few, item_tfm,
-                             atomic_write)
+from .core import (AGES, COMPETITION, DISEASES, KAGGLE_INPUT, TRAIN_COLS, cache_dir, check_num, check_size,
+                             first_few, item_tfm, atomic_write, read_csv)
 from .synth import synth_default
 
 # %% auto #0
 __all__ = ['get_variety', 'kaggle_credentials', 'download_paddy', 'find_paddy', 'paddy_path', 'PaddyDataError', 'bad_image',
-           'check_paddy', 'TrainCsvColumn', 'ImageCsvColumn', 'label_files', 'tst_files', 'InNames', 'kfold_names',
-           'paddy_dls']
+           'read_train_csv', 'check_paddy', 'TrainCsvColumn', 'ImageCsvColumn', 'label_files', 'tst_files', 'InNames',
+           'kfold_names', 'paddy_dls']
 
 # %% ../nbs/02_data.ipynb #9120e7d3
 def kaggle_credentials() -> bool:
@@ -47,10 +47,12 @@ def download_paddy(dest=None) -> Path:
 # %% ../nbs/02_data.ipynb #010cc2e3
 def _given(p, what:str) -> Path:
     "`p` as a folder, or a FileNotFoundError that says what it was meant to be."
-    if not Path(p).expanduser().is_dir(): raise FileNotFoundError(
-        f"{what}{p} does not exist: point it at the folder that holds train.csv and train_images/"
-        + (", or unset it." if what else "."))
-    return Path(p).expanduser()
+    if not isinstance(p, (str, os.PathLike)): raise TypeError(f"path={p!r}: give a folder's path (a str or Path).")
+    fix = "point it at the folder that holds train.csv and train_images/" + (", or unset it." if what else ".")
+    if (q := Path(p).expanduser()).exists() and not q.is_dir(): raise FileNotFoundError(
+        f"{what}{p} is a file, not a folder: {fix}")
+    if not q.is_dir(): raise FileNotFoundError(f"{what}{p} does not exist: {fix}")
+    return q
 
 def find_paddy(path=None, # a dataset folder; overrides everything else
                download='auto', # 'auto': use the kaggle package when credentials exist; True: must; False: never
@@ -85,9 +87,10 @@ def bad_image(fn, full:bool=False) -> str|None:
     try:
         if fn.stat().st_size == 0: return 'empty file'
         with Image.open(fn) as im:
+            fmt = im.format  # judged by content: a PNG named .jpg is a PNG
             if full: im.load()
             else: im.verify()
-        if fn.suffix.lower() in ('.jpg', '.jpeg') and _jpeg_cut(fn): return 'truncated JPEG (no end-of-image marker)'
+        if fmt == 'JPEG' and _jpeg_cut(fn): return 'truncated JPEG (no end-of-image marker)'
     except Exception as e: return f'{type(e).__name__}: {e}'
 
 # %% ../nbs/02_data.ipynb #173021b9
@@ -99,22 +102,48 @@ def _image_size(fns):
         except Exception: pass
 
 # %% ../nbs/02_data.ipynb #03621014
-def _check_csv(fn:Path, df:pd.DataFrame):
-    "The columns, values and ids of train.csv."
+def _lines(mask) -> str: return first_few([i + 2 for i in np.flatnonzero(mask)])  # line 1 is the header
+
+def read_train_csv(fn) -> pd.DataFrame:
+    "train.csv as the competition's table (image_id, label, variety, age in days), or a `PaddyDataError` naming a line."
+    df = read_csv(fn, "the competition's train.csv", PaddyDataError, dtype=str, keep_default_na=False)
     if missing := [c for c in TRAIN_COLS if c not in df.columns]: raise PaddyDataError(
         f"{fn} lacks column(s) {missing} (has {list(df.columns)}): it needs {list(TRAIN_COLS)}.")
-    if df[list(TRAIN_COLS)].isna().any().any(): raise PaddyDataError(
-        f"{fn} has empty values in rows {first_few(df.index[df[list(TRAIN_COLS)].isna().any(axis=1)])}: "
-        "fill or drop them.")
+    cols = df[list(TRAIN_COLS)]
+    if (empty := cols.isna().any(axis=1) | (cols.apply(lambda c: c.str.strip()) == '').any(axis=1)).any():
+        raise PaddyDataError(f"{fn} has empty values on line(s) {_lines(empty)}: fill or drop those rows.")
+    age = pd.to_numeric(df.age, errors='coerce')
+    if (bad := ~(age.between(1, 365) & (age % 1 == 0))).any(): raise PaddyDataError(
+        f"{fn} has age {df.age[bad].iloc[0]!r} on line {_lines(bad)}: ages are whole numbers of days "
+        f"(the competition's run from {AGES[0]} to {AGES[-1]}).")
     if (dup := df.image_id[df.image_id.duplicated()]).size: raise PaddyDataError(
         f"{fn} lists {len(dup)} image_id(s) twice ({first_few(dup)}): keep one row per image.")
     if bad := sorted(set(df.label) - set(DISEASES)): raise PaddyDataError(
         f"{fn} has unknown label(s) {bad}: the competition's labels are {DISEASES}.")
+    return df.assign(age=age.astype(int))
+
+def _train_files(path:Path) -> dict:
+    "{image_id: file} of train_images/<label>/<id>; a file where no label folder is, nesting, one image twice refused."
+    trn = path/'train_images'
+    if loose := sorted(f.name for f in trn.iterdir() if not f.is_dir()): raise PaddyDataError(
+        f"{len(loose)} file(s) directly in {trn} ({first_few(loose)}), where no label folder is: fastai would call "
+        "their label 'train_images'. Move each into train_images/<its label>/, or delete it.")
+    if nested := sorted(str(d.relative_to(path)) for lab in trn.iterdir() for d in lab.iterdir() if d.is_dir()):
+        raise PaddyDataError(f"{path/nested[0]} is a folder inside a label folder ({len(nested)} such: "
+                             f"{first_few(nested)}): fastai would take its name for a label. Move its images up, or "
+                             "delete it.")
+    files, twice = {}, []
+    for f in sorted(trn.glob('*/*')):
+        if f.name in files: twice.append(f'{f.name} in {files[f.name].parent.name}/ and {f.parent.name}/')
+        files[f.name] = f
+    if twice: raise PaddyDataError(
+        f"{len(twice)} image(s) in {trn} sit under two labels ({first_few(twice)}): fastai would train on each twice, "
+        "once mislabelled. Keep each in the folder of its label in train.csv.")
+    return files
 
 def _check_train(path:Path, df:pd.DataFrame) -> dict:
     "Match train_images/<label>/<id> against train.csv; returns {image_id: file}."
-    _check_csv(path/'train.csv', df)
-    files = {f.name: f for f in sorted((path/'train_images').glob('*/*')) if f.is_file()}
+    files = _train_files(path)
     if no_row := sorted(set(files) - set(df.image_id)): raise PaddyDataError(
         f"{len(no_row)} image(s) in {path/'train_images'} have no row in train.csv "
         f"({first_few([files[i].relative_to(path) for i in no_row])}): add rows or remove the files.")
@@ -136,7 +165,7 @@ def _check_test(path:Path) -> list:
     ss_fn = path/'sample_submission.csv'
     if not ss_fn.exists(): raise PaddyDataError(
         f"{ss_fn} is missing: restore it from the competition data; submissions follow its order.")
-    ss = pd.read_csv(ss_fn)
+    ss = read_csv(ss_fn, "the competition's sample_submission.csv", PaddyDataError, dtype=str)
     if list(ss.columns[:2]) != ['image_id', 'label']: raise PaddyDataError(
         f"{ss_fn} has columns {list(ss.columns)}: expected image_id,label.")
     ids, names = set(ss.image_id), {f.name for f in tst}
@@ -159,13 +188,17 @@ def check_paddy(path, # dataset folder in the Kaggle layout
                 images:bool=True, # check the image files at all
                ) -> dict:
     "Validate a Paddy dataset folder; raises `PaddyDataError` naming the file and the fix, else returns a summary."
+    if not isinstance(path, (str, os.PathLike)): raise TypeError(f"path={path!r}: give a folder's path (str or Path).")
     path = Path(path)
     if not path.is_dir(): raise PaddyDataError(
-        f"{path} is not a folder: pass the folder holding train.csv and train_images/.")
+        f"{path} {'is a file, not a folder' if path.exists() else 'does not exist'}: pass the folder holding "
+        "train.csv and train_images/.")
     for o in ('train_images', 'train.csv'):
         if not (path/o).exists(): raise PaddyDataError(
             f"{path/o} is missing: {path} should be the competition folder (train.csv, train_images/, test_images/).")
-    df = pd.read_csv(path/'train.csv')
+    if not (path/'train_images').is_dir(): raise PaddyDataError(
+        f"{path/'train_images'} is a file, not a folder: it should hold one folder of images per label.")
+    df = read_train_csv(path/'train.csv')
     files, tst = _check_train(path, df), _check_test(path)
     if images: _check_images(path, list(files.values()) + tst, full)
     return dict(path=path, n_train=len(df), n_test=len(tst), image_size=_image_size(files.values()),
@@ -225,7 +258,8 @@ class InNames:
 
 def kfold_names(path, k:int=5, seed:int=0) -> list:
     "`k` disjoint sets of training image names covering the set, stratified by label (fold i: i-th validation set)."
-    if k < 2: raise ValueError(f"k={k}: k-fold needs at least 2 folds.")
+    check_num(k, 'k', lo=2, integer=True, hint='k-fold needs at least 2 folds')
+    check_num(seed, 'seed', lo=0, integer=True)
     rng, folds = np.random.default_rng(seed), [set() for _ in range(k)]
     offset = 0
     for d in sorted(p for p in (Path(path)/'train_images').iterdir() if p.is_dir()):
@@ -247,6 +281,8 @@ def paddy_dls(path, # Paddy data folder
     "The lesson's `ImageDataLoaders.from_folder` on train_images (or one label's folder), or a fixed validation set."
     from fastai.vision.all import (ImageDataLoaders, aug_transforms, DataBlock, ImageBlock, CategoryBlock,
                                    get_image_files, parent_label, FuncSplitter)
+    if size is not None: check_size(size)
+    check_num(bs, 'bs', lo=1, integer=True); check_num(valid_pct, 'valid_pct', lo=0, hi=1, above=True)
     item, batch_tfms = item_tfm(item), aug_transforms(size=size, min_scale=0.75)
     trn = Path(path)/'train_images'
     if label: trn = label_files(path, label)[0].parent  # the lesson's one-class folder: labels all equal

@@ -4,12 +4,12 @@
 
 # %% ../nbs/08_ensemble.ipynb #71a26002
 from __future__ import annotations
-import difflib, math, numbers, re
+import math, numbers, re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 import numpy as np
 import torch
-from .core import check_accum, check_num, first_few, item_desc, item_tfm
+from .core import check_accum, check_arch, check_num, first_few, item_desc, item_tfm
 from .train import train_and_predict
 
 # %% auto #0
@@ -81,11 +81,7 @@ def _check_fixed_size(m:Member, cfg):
 def check_member(m:Member) -> Member:
     "Raise now what would fail later: unknown arch, swapped or wrong sizes, bad item, weight, epochs or accum."
     import timm
-    if not isinstance(m.arch, str): raise TypeError(f"member arch={m.arch!r}: it must be a timm architecture's name.")
-    if not timm.is_model(m.arch):
-        close = difflib.get_close_matches(m.arch, timm.list_models(), n=5, cutoff=0.6)
-        raise ValueError(f"unknown timm architecture {m.arch!r}"
-                         + (f": did you mean {', '.join(close)}?" if close else ": see timm.list_models()."))
+    check_arch(m.arch, 'member arch')
     _check_size(m)
     item_tfm(m.item, name=f'member {m.arch!r}: item')
     _check_fixed_size(m, timm.models.get_pretrained_cfg(m.arch))

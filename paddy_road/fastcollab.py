@@ -8,7 +8,9 @@ import math, time
 import numpy as np, pandas as pd
 import torch, torch.nn.functional as F
 from fastai.callback.schedule import sched_cos
-from .collab import DotProductBias, dot_parts
+from .core import check_num
+from .collab import DotProductBias, check_ratings, dot_parts
+from .train import check_fit
 
 # %% auto #0
 __all__ = ['TensorDL', 'tensor_dls', 'one_cycle', 'FusedAdam', 'dot_grads', 'fit_fast', 'evaluate', 'wd_sweep']
@@ -48,6 +50,7 @@ def _codes(vals:np.ndarray, trn) -> tuple:
 def tensor_dls(ratings:pd.DataFrame, item_name:str='title', user_name:str='user', rating_name:str='rating',
                valid_pct:float=0.2, seed:int=None, bs:int=64, device=None):
     "Tensor-backed collaborative-filtering DataLoaders with `CollabDataLoaders.from_df`'s split and codes."
+    check_ratings(ratings, (user_name, item_name, rating_name), bs, valid_pct)
     from fastai.data.core import DataLoaders
     from fastai.data.transforms import RandomSplitter
     trn, val = RandomSplitter(valid_pct=valid_pct, seed=seed)(range(len(ratings)))
@@ -133,6 +136,8 @@ def _clear_rows(parts, x):
 # %% ../nbs/12_fastcollab.ipynb #2e89bbdc
 def fit_fast(model, dls, epochs:int=5, lr:float=5e-3, wd:float=None, show:bool=True) -> pd.DataFrame:
     "`Learner(dls, model, loss_func=MSELossFlat()).fit_one_cycle(epochs, lr, wd=wd)`, lean: the recorder's table."
+    check_fit(epochs, lr)
+    if wd is not None: check_num(wd, 'wd', lo=0, hint='the lesson: 0.1')
     from fastprogress.fastprogress import master_bar
     wd = 0.01 if wd is None else wd  # fastai's Adam default, as Learner uses when wd is None
     params = [p for p in model.parameters() if p.requires_grad]
@@ -176,6 +181,8 @@ def evaluate(model, dl) -> float:
 def wd_sweep(dls, wds=(0.1, 0.01, 0.001), n_factors=(25, 50, 100), epochs:int=5, lr:float=5e-3,
              seed:int=0) -> pd.DataFrame:
     "Final validation MSE of `DotProductBias` for each weight decay and number of factors, trained with `fit_fast`."
+    check_fit(epochs, lr)
+    for wd in wds: check_num(wd, 'wds[...]', lo=0)
     n_u, n_i = len(dls.classes['user']), len(dls.classes[list(dls.classes)[1]])
     res = {}
     for nf in n_factors:

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, os, shutil, time
 from pathlib import Path
-from .core import atomic_write, cache_dir, item_desc, item_tfm
+from .core import atomic_write, cache_dir, check_num, item_desc, item_tfm
 from .data import paddy_dls, paddy_path, tst_files
 
 # %% auto #0
@@ -17,6 +17,8 @@ def feed_rate(path=None, item=None, # an int (squish-resize to it) or an item tr
               num_workers:int=0, # data-loading processes (0: this process alone, one core)
               bs:int=32, n_batches:int=8) -> float:
     "Training images per second the item pipeline (read, decode, item transform, collate) gives, without a model."
+    check_num(num_workers, 'num_workers', lo=0, integer=True); check_num(bs, 'bs', lo=1, integer=True)
+    check_num(n_batches, 'n_batches', lo=1, integer=True)
     path = paddy_path(path, quiet=True)
     dls = paddy_dls(path, size=None, item=item, bs=bs, seed=0, num_workers=num_workers, device='cpu')
     dl = dls.train.new(after_batch=[], shuffle=False, drop_last=False)  # no batch transforms: they run on the GPU
@@ -49,6 +51,8 @@ def resize_cache(path=None, item=None, # an int (squish-resize to it) or an item
     "A copy of the Paddy set at `path` with every image passed through `item` once, in the same layout; returns it."
     from fastai.vision.core import PILImage
     from fastcore.parallel import parallel
+    check_num(quality, 'quality', lo=1, hi=100, integer=True, hint='JPEG quality')
+    if n_workers is not None: check_num(n_workers, 'n_workers', lo=0, integer=True)
     path, t = paddy_path(path, quiet=True), item_tfm(item)
     src = sorted(path.glob('train_images/*/*')) + tst_files(path)
     _cacheable(t, PILImage.create(src[0]).size)

@@ -8,7 +8,7 @@ import numbers, os, re, time
 import pandas as pd
 import torch
 from fastai.callback.core import Callback, CancelFitException
-from .core import LESSON_BS, SMALLEST, check_accum, check_cuda_arch, free_gpu, is_oom
+from .core import LESSON_BS, SMALLEST, check_accum, check_cuda_arch, check_num, check_size, free_gpu, is_oom
 from .data import paddy_path
 from .train import train_learner
 
@@ -67,7 +67,9 @@ def find_card(name:str) -> str|None:
 
 def gpu_budget(gpu='auto') -> dict:
     "The card to plan for and its usable MiB: 'auto' (the card in use, else a T4), a card's name, or a number of MiB."
-    if isinstance(gpu, numbers.Real) and not isinstance(gpu, bool): return dict(card=f'{gpu:.0f} MiB', mib=float(gpu))
+    if isinstance(gpu, numbers.Real) and not isinstance(gpu, bool):
+        gpu = check_num(gpu, 'gpu', lo=0, above=True, hint="the card's MiB, e.g. 15102 for a T4; or its name")
+        return dict(card=f'{gpu:.0f} MiB', mib=gpu)
     if gpu == 'auto':
         if torch.cuda.is_available():
             return dict(card=torch.cuda.get_device_name(), mib=torch.cuda.mem_get_info()[1] / 2**20)
@@ -131,6 +133,7 @@ def probe(arch:str, size, accum:int=1,
           pretrained:bool=False, # the weights' values don't change the memory; True downloads them
           label:str=SMALLEST) -> dict:
     "Measure the GPU memory of the lesson's training run for one config; an out-of-memory is recorded, not raised."
+    check_size(size); check_num(n_batches, 'n_batches', lo=1, integer=True)
     rec = dict(arch=arch, size=str(size), accum=accum, bs=LESSON_BS // check_accum(accum), peak_allocated=None,
                peak_reserved=None, process_mib=None, fits=None, seconds=None, error=None)
     if not torch.cuda.is_available(): return {**rec, 'error': 'no CUDA GPU'}

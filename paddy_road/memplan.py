@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 import json
 from pathlib import Path
-from .core import LESSON_BS, atomic_write
+from .core import LESSON_BS, atomic_write, check_num
 from .gpu import LESSON_LARGE, gpu_budget, probe
 from .memtrace import SHIPPED_TRACES, _key_for, predict_gpu_mib, predict_mem
 
@@ -34,6 +34,10 @@ def accum_sweep(configs, # (arch, size) or (arch, size, item) tuples
                 margin:float=0.05, # a prediction must stay this fraction under the budget (a measurement need not)
                 **kwargs) -> pd.DataFrame:
     "For each config, double accum from the first until it fits; one row per run (or prediction)."
+    check_num(margin, 'margin', lo=0, hi=0.9); gpu_budget(gpu)
+    if not accums or not configs: raise ValueError("accum_sweep needs configs, and accums to try: accums=(1, 2, 4).")
+    if bad := [c for c in configs if not isinstance(c, (tuple, list)) or len(c) not in (2, 3)]: raise TypeError(
+        f"configs: {bad[0]!r} is not an (arch, size) or (arch, size, item) tuple.")
     measure = torch.cuda.is_available() if measure is None else measure
     rows = []
     for cfg in configs:
@@ -66,6 +70,8 @@ def plot_accum_sweep(df:pd.DataFrame, ax=None):
 def card_table(configs=None, # (arch, size) pairs; default: convnext_small at 128 and the lesson's five large configs
                cards=('T4', 'L4', 'P100', 'RTX 4090'), accums=(1, 2, 4), margin:float=0.05, **kwargs) -> pd.DataFrame:
     "Predicted MiB of each config at each `accum` on each card, whether it fits (with `margin`), and the pick."
+    check_num(margin, 'margin', lo=0, hi=0.9)
+    for card in cards: gpu_budget(card)   # an unknown card: said before any prediction
     configs = configs or [('convnext_small.fb_in22k', 128)] + LESSON_LARGE
     rows = []
     for card in cards:

@@ -12,7 +12,8 @@ import torch, torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from torch.utils.weak import WeakIdKeyDictionary
-from .core import LESSON_BS, atomic_write, cache_dir, check_accum, item_hw
+from .core import (LESSON_BS, atomic_write, cache_dir, check_accum, check_arch, check_num, check_size,
+                             item_hw)
 from .train import timm_model
 from .gpu import PUBLISHED, find_card, gpu_budget
 
@@ -162,6 +163,8 @@ def predict_mem(arch:str, size, bs:int, fp16:bool=True, n_out:int=10,
                 fused_attn:bool=None, # timm's fused attention: None as the installed timm does; the lesson's had none
                 cache:bool=True) -> dict:
     "Peak tensor memory (MiB) of one training step of `vision_learner`'s model for `arch`, traced with fake tensors."
+    check_arch(arch); check_size(size)
+    check_num(bs, 'bs', lo=1, integer=True); check_num(n_out, 'n_out', lo=1, integer=True)
     key, item, fused_attn = _key_for(arch, size, bs, fp16, n_out, item, fused_attn), item_hw(item), _fused(fused_attn)
     if cache and (hit := _cached(key)): return hit
     t0 = time.time()
@@ -246,7 +249,10 @@ def predict_gpu_mib(arch:str, size, accum:int=1, bs:int=LESSON_BS,
 def pick_accum(arch:str, size, gpu='auto', # 'auto' (the card in use, else a T4), a card's name, or MiB
                margin:float=0.05, accums=(1, 2, 4, 8, 16, 32, 64), **kwargs) -> dict:
     "The smallest accumulation whose predicted MiB fits the card `gpu` with a `margin` (fraction) to spare."
+    check_arch(arch); check_size(size)
+    check_num(margin, 'margin', lo=0, hi=0.9, hint='a fraction of the card to spare')
     budget = gpu_budget(gpu)
+    if not accums: raise ValueError("accums=(): give the accumulations to try, e.g. (1, 2, 4, 8).")
     for a in accums:
         r = predict_gpu_mib(arch, size, accum=a, gpu=gpu, **kwargs)
         if r['predicted_mib'] <= budget['mib'] * (1 - margin): break

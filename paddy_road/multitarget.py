@@ -10,7 +10,7 @@ import numpy as np, pandas as pd
 import torch, torch.nn.functional as F
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RegressionBlock, get_image_files, parent_label,
                                RandomSplitter, aug_transforms, error_rate)
-from .core import item_tfm
+from .core import check_num, check_size, item_tfm
 from .data import TrainCsvColumn
 from .train import paddy_learner
 
@@ -28,6 +28,7 @@ def multitarget_dls(path, # Paddy data folder
                     age:bool=False, # add the age (days) as a third, numeric target
                     **kwargs):
     "The lesson's DataBlock: image -> (disease, variety[, age])."
+    check_size(size); check_num(seed, 'seed', lo=0, integer=True); check_num(bs, 'bs', lo=1, integer=True)
     get_y = [parent_label, TrainCsvColumn(path, 'variety')] + ([TrainCsvColumn(path, 'age')] if age else [])
     blocks = (ImageBlock, CategoryBlock, CategoryBlock) + ((RegressionBlock,) if age else ())
     return DataBlock(blocks=blocks, n_inp=1, get_items=get_image_files, get_y=get_y,

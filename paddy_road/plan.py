@@ -7,7 +7,7 @@ from __future__ import annotations
 import math, time
 import pandas as pd
 import torch
-from .core import N_TEST, N_TRAIN
+from .core import N_TEST, N_TRAIN, check_num
 from .data import tst_files
 from .train import train_learner
 from .ensemble import Member, lesson_members, member_key
@@ -31,8 +31,10 @@ def member_minutes(train_ips:float, # training images per second (one GPU)
                    epochs:int=12, pretrained:bool=True, # fine_tune: one frozen epoch more; else fit_one_cycle
                    n_train:int=N_TRAIN, n_test:int=N_TEST, valid_pct:float=0.2, tta_passes:int=TTA_PASSES) -> float:
     "Minutes one member takes: its epochs of training and validation, then `validate` and TTA on valid and test."
-    if min(train_ips, infer_ips) <= 0: raise ValueError(
-        f"images per second must be positive, not train_ips={train_ips}, infer_ips={infer_ips}.")
+    check_num(train_ips, 'train_ips', lo=0, above=True); check_num(infer_ips, 'infer_ips', lo=0, above=True)
+    check_num(epochs, 'epochs', lo=1, integer=True); check_num(n_train, 'n_train', lo=1, integer=True)
+    check_num(n_test, 'n_test', lo=0, integer=True); check_num(valid_pct, 'valid_pct', lo=0, hi=1)
+    check_num(tta_passes, 'tta_passes', lo=0, integer=True)
     n_val = round(n_train * valid_pct)
     fits = epochs + bool(pretrained)
     after = (n_val + tta_passes * (n_val + n_test)) / infer_ips  # validate, then TTA on valid and test
@@ -68,6 +70,7 @@ def _infer_ips(learn, files:list, n:int, warmup:int) -> float:
 # %% ../nbs/08a_plan.ipynb #20b91875
 def time_members(members:list, path=None, accum:int=2, n:int=6, warmup:int=2, lr:float=1e-3, **kwargs) -> dict:
     "Per member name: training and inference images per second on this machine's device, from a few timed batches."
+    check_num(n, 'n', lo=1, integer=True); check_num(warmup, 'warmup', lo=0, integer=True)
     res = {}
     for m in members:
         learn = train_learner(m.arch, m.size, item=m.item, accum=m.accum or accum, path=path, pretrained=False,
@@ -84,6 +87,8 @@ def time_members(members:list, path=None, accum:int=2, n:int=6, warmup:int=2, lr
 def plan_bag(minutes:dict, # member key -> estimated minutes, in the order to train them
              gpus:int=2, budget_min:float=DEFAULT_BUDGET_S / 60) -> pd.DataFrame:
     "Which GPU runs each member and when (minutes from the start); members that can't finish in time, and why."
+    check_num(gpus, 'gpus', lo=1, integer=True); check_num(budget_min, 'budget_min', lo=0)
+    for k, v in minutes.items(): check_num(v, f'minutes[{k!r}]', lo=0)
     free, rows = [0.] * gpus, []
     for key, mins in minutes.items():
         g = min(range(gpus), key=free.__getitem__)
@@ -171,6 +176,8 @@ def feed_check(gpu_ips:float, # images/s one GPU takes (inference is the hungrie
                gpus:int, feed_ips:float, # images/s this machine's data loaders give
               ) -> str|None:
     "None when the CPUs keep `gpus` GPUs busy, else what to do about it."
+    check_num(gpu_ips, 'gpu_ips', lo=0); check_num(feed_ips, 'feed_ips', lo=0)
+    check_num(gpus, 'gpus', lo=1, integer=True)
     need = gpu_ips * gpus
     if need <= feed_ips: return None
     return (f"the GPUs could take {need:.0f} images/s but the CPUs give {feed_ips:.0f}: the run will wait on data. "

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 import pandas as pd
 from fastcore.basics import patch
-from .core import FileRefused, atomic_write, disk_full, read_regular
+from .core import FileRefused, atomic_write, read_regular, writable_dir
 from .claims import Claim, alive, drop, take_over, claim as _claim, holder as _holder
 from .ensemble import EnsemblePreds, MemberRecord, MemberResult, config_diff, oob, preds_differ, weighted_mean
 
@@ -36,14 +36,7 @@ class Store:
     def run_file(self) -> Path: return self.folder/'run.json'
     def create(self) -> 'Store':
         "Make the folder, and check that files can be written in it, before any work."
-        if self.folder.exists() and not self.folder.is_dir(): raise NotADirectoryError(
-            f"out_dir={str(self.folder)!r} is a file, not a folder: give a folder (it is made if missing).")
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            probe = self.folder/f'.write-check.{os.getpid()}'; probe.write_bytes(b''); probe.unlink()
-        except OSError as e: raise (disk_full(e, self.folder, 'the folder') or PermissionError(
-            f"out_dir={str(self.folder)!r}: can't write there ({e.strerror or e}): give a folder you can write "
-            "(on Kaggle, under /kaggle/working).")) from None
+        writable_dir(self.folder, 'out_dir')
         return self
     def keys(self) -> list:
         "Every member key the folder has a file for: finished, failed, damaged or claimed."

@@ -10,7 +10,7 @@ import numpy as np, pandas as pd
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
 from .core import (AGES, DISEASES, VARIETIES, LABEL_COUNTS, VARIETY_COUNTS, N_TEST, N_TRAIN, cache_dir,
-                             atomic_write)
+                             atomic_write, check_num)
 
 # %% auto #0
 __all__ = ['SYNTH_VERSION', 'leaf_colour', 'synth_image', 'synth_paddy', 'synthetic_test_error', 'synth_default', 'synth_ratings']
@@ -71,9 +71,11 @@ def synth_image(label:str, variety:str, age:int=70, size=(120, 160), seed=0) -> 
 
 # %% ../nbs/01_synth.ipynb #70657b2b
 def _scaled_counts(counts:dict, scale:float, floor:int, total:int=None) -> dict:
-    "`counts` times `scale`, at least `floor` each; the largest absorbs the rounding so they sum to `total`."
+    "`counts` times `scale`, at least `floor` each; the largest absorb the rounding one by one, to sum to `total`."
     res = {k: max(floor, round(v*scale)) for k, v in counts.items()}
-    if total is not None: res[max(counts, key=counts.get)] += total - sum(res.values())
+    while total is not None and (diff := total - sum(res.values())):
+        room = [k for k in res if diff > 0 or res[k] > floor]   # never below the floor
+        res[max(room, key=lambda k: (res[k], counts[k]))] += 1 if diff > 0 else -1
     return res
 
 # %% ../nbs/01_synth.ipynb #36ba83f9
@@ -115,8 +117,13 @@ def synth_paddy(dest, # folder to create (must not exist, or be empty)
                 floor:int=16, # least images per label and per variety, so each is in train and valid
                ) -> Path:
     "Write a synthetic Paddy set in the Kaggle layout: train_images/, train.csv, test_images/, sample_submission.csv."
+    check_num(scale, 'scale', lo=0, hi=1, above=True, hint="a fraction of the real set's 10,407 images; 1: as many")
+    if not (isinstance(size, (tuple, list)) and len(size) == 2): raise TypeError(
+        f"size={size!r}: give (width, height) in pixels, e.g. (120, 160).")
+    for name, v in zip(('width', 'height'), size): check_num(v, name, lo=16, hi=4096, integer=True, hint='pixels')
+    seed, floor = check_num(seed, 'seed', lo=0, integer=True), check_num(floor, 'floor', lo=1, integer=True)
     dest = Path(dest)
-    if dest.exists() and any(dest.iterdir()): raise FileExistsError(
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())): raise FileExistsError(
         f"{dest} is not empty: synth_paddy writes a new set; pick an empty or new folder.")
     rng = np.random.default_rng(seed)
     trn, tst = _synth_tables(scale, floor, rng)
@@ -168,6 +175,12 @@ def synth_ratings(dest, n_users:int=400, n_movies:int=900, n_factors:int=6, n_ra
                   scale:float=0.8, # weight of the factors' dot product
                  ) -> Path:
     "Write u.data and u.item (ml-100k format) generated from latent factors, biases and noise."
+    for name, v, lo in [('n_users', n_users, 2), ('n_movies', n_movies, 2), ('n_factors', n_factors, 1),
+                        ('n_ratings', n_ratings, 1), ('seed', seed, 0)]: check_num(v, name, lo=lo, integer=True)
+    if n_ratings > n_users * n_movies // 2: raise ValueError(
+        f"n_ratings={n_ratings}: {n_users} users and {n_movies} movies hold at most {n_users * n_movies // 2} "
+        "(half of all pairs, so that each rating is a choice): give fewer ratings or more users and movies.")
+    check_num(noise, 'noise', lo=0); check_num(scale, 'scale', lo=0)
     dest, rng = Path(dest), np.random.default_rng(seed)
     dest.mkdir(parents=True, exist_ok=True)
     u, m = _rated_pairs(rng, n_users, n_movies, n_ratings)

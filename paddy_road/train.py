@@ -7,7 +7,7 @@ from __future__ import annotations
 import os, random, time
 from pathlib import Path
 import torch, torch.nn as nn
-from .core import LESSON_BS, check_accum, check_cuda_arch, item_tfm, reachable
+from .core import LESSON_BS, check_accum, check_cuda_arch, check_num, check_size, item_tfm, reachable
 from .data import paddy_dls, paddy_path, tst_files
 from .launch import alone, gloo_broadcast, init_worker, launch
 from .accum import GradAccum
@@ -15,8 +15,53 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.tracker import TerminateOnNaNCallback
 
 # %% auto #0
-__all__ = ['NCHWBody', 'fix_nhwc', 'paddy_learner', 'timm_model', 'weights_available', 'use_pretrained', 'loader_kw',
-           'train_learner', 'fit_recipe', 'train', 'TrainingFailed', 'StopOnNaN', 'train_and_predict', 'train_parallel']
+__all__ = ['weights_available', 'WeightsUnavailable', 'check_pretrained', 'use_pretrained', 'NCHWBody', 'fix_nhwc',
+           'check_batches', 'paddy_learner', 'timm_model', 'loader_kw', 'train_learner', 'check_fit', 'fit_recipe',
+           'train', 'TrainingFailed', 'StopOnNaN', 'train_and_predict', 'train_parallel']
+
+# %% ../nbs/05_train.ipynb #8de918ab
+def weights_available(arch:str, timeout:float=3.) -> str|None:
+    "'cached' or 'online' when timm could load `arch`'s pretrained weights now, else None."
+    import timm
+    try: hub_id = timm.models.get_pretrained_cfg(arch).hf_hub_id
+    except Exception: return None  # unknown arch or no pretrained weights: timm will say so itself
+    if hub_id:
+        from huggingface_hub import try_to_load_from_cache
+        files = ('model.safetensors', 'pytorch_model.bin')
+        if any(isinstance(try_to_load_from_cache(hub_id, f), str) for f in files): return 'cached'
+    if os.environ.get('HF_HUB_OFFLINE', '0') not in ('0', ''): return None
+    return 'online' if reachable('huggingface.co', timeout=timeout) else None
+
+class WeightsUnavailable(RuntimeError):
+    "Pretrained weights that can't be had here: not in the cache, and no network (or `HF_HUB_OFFLINE`)."
+
+def check_pretrained(arch:str, weights_file=None, # a local copy of the weights (a Kaggle input, say)
+                    ) -> dict:
+    "Keywords for timm to load `arch`'s pretrained weights; raises `WeightsUnavailable` at once when it can't."
+    import timm
+    if weights_file is not None:
+        if not Path(weights_file).is_file(): raise FileNotFoundError(
+            f"weights_file={str(weights_file)!r} is not a file: give the path of {arch}'s model.safetensors.")
+        return dict(pretrained_cfg_overlay=dict(file=str(weights_file)))
+    if weights_available(arch) is not None: return {}
+    try: hub = timm.models.get_pretrained_cfg(arch).hf_hub_id or arch
+    except Exception: hub = arch
+    raise WeightsUnavailable(
+        f"pretrained weights for {arch} are not in the cache and huggingface.co can't be reached (no network, or "
+        f"HF_HUB_OFFLINE is set): pass pretrained=False to train from random weights, or give a local copy of "
+        f"{hub}'s model.safetensors as weights_file= (on Kaggle: Add Input > a dataset or model holding it, then "
+        f"weights_file='/kaggle/input/.../model.safetensors'), or run once with the internet on to cache them.")
+
+def use_pretrained(arch:str, pretrained='auto') -> bool:
+    "Resolve 'auto' / 'yes' / 'no' (or a bool) to a bool; 'yes' without reachable weights is an error."
+    if isinstance(pretrained, str):
+        if pretrained not in ('auto', 'yes', 'no'): raise ValueError(
+            f"pretrained={pretrained!r}: use 'auto', 'yes' or 'no'.")
+        pretrained = {'auto': None, 'yes': True, 'no': False}[pretrained]
+    if pretrained is None: return weights_available(arch) is not None
+    if not isinstance(pretrained, bool): raise TypeError(f"pretrained={pretrained!r}: use 'auto', 'yes', 'no', a bool.")
+    if pretrained: check_pretrained(arch)
+    return pretrained
 
 # %% ../nbs/05_train.ipynb #41c57958
 class NCHWBody(nn.Module):
@@ -33,10 +78,21 @@ def fix_nhwc(model:nn.Sequential) -> nn.Sequential:
     return model
 
 # %% ../nbs/05_train.ipynb #1a3741fc
-def paddy_learner(dls, arch, **kwargs):
-    "`vision_learner` that also works for timm models with channels-last features (Swin, SwinV2)."
+def check_batches(dls):
+    "Raise at once when the training set is smaller than one batch: fastai would train on nothing (a NaN loss)."
+    n, bs = len(dls.train_ds), dls.train.bs
+    if len(dls.train) == 0: raise ValueError(
+        f"{n} training image(s), fewer than one batch of {bs}: fastai drops the last, incomplete batch, so nothing "
+        f"would train and the loss would be NaN. Use a batch of at most {n} (bs=, and accum to match), or more images.")
+
+def paddy_learner(dls, arch, pretrained:bool=True,
+                  weights_file=None, # a local copy of the pretrained weights (timm's model.safetensors)
+                  **kwargs):
+    "`vision_learner` that also works for Swin and SwinV2; a set smaller than a batch or unreachable weights refused."
     from fastai.vision.all import vision_learner
-    learn = vision_learner(dls, arch, **kwargs)
+    check_batches(dls)
+    if pretrained: kwargs |= check_pretrained(arch, weights_file)   # before timm retries the hub for a minute
+    learn = vision_learner(dls, arch, pretrained=pretrained, **kwargs)
     fix_nhwc(learn.model)
     return learn
 
@@ -51,31 +107,6 @@ def timm_model(arch:str, n_out:int=10, pretrained:bool=False, device='cpu', fuse
         with torch.device(device): model, _ = create_timm_model(arch, n_out, pretrained=pretrained, **kwargs)
     finally: tcfg._USE_FUSED_ATTN = old
     return fix_nhwc(model)
-
-# %% ../nbs/05_train.ipynb #8de918ab
-def weights_available(arch:str, timeout:float=3.) -> str|None:
-    "'cached' or 'online' when timm could load `arch`'s pretrained weights now, else None."
-    import timm
-    try: hub_id = timm.models.get_pretrained_cfg(arch).hf_hub_id
-    except Exception: return None  # unknown arch or no pretrained weights: timm will say so itself
-    if hub_id:
-        from huggingface_hub import try_to_load_from_cache
-        files = ('model.safetensors', 'pytorch_model.bin')
-        if any(isinstance(try_to_load_from_cache(hub_id, f), str) for f in files): return 'cached'
-    if os.environ.get('HF_HUB_OFFLINE', '0') not in ('0', ''): return None
-    return 'online' if reachable('huggingface.co', timeout=timeout) else None
-
-def use_pretrained(arch:str, pretrained='auto') -> bool:
-    "Resolve 'auto' / 'yes' / 'no' (or a bool) to a bool; 'yes' without reachable weights is an error."
-    if isinstance(pretrained, str):
-        if pretrained not in ('auto', 'yes', 'no'): raise ValueError(
-            f"pretrained={pretrained!r}: use 'auto', 'yes' or 'no'.")
-        pretrained = {'auto': None, 'yes': True, 'no': False}[pretrained]
-    if pretrained is None: return weights_available(arch) is not None
-    if pretrained and weights_available(arch) is None: raise RuntimeError(
-        f"pretrained weights for {arch} are neither cached nor reachable: use pretrained='no', "
-        "or attach them (HF_HOME).")
-    return bool(pretrained)
 
 # %% ../nbs/05_train.ipynb #88bf540d
 def loader_kw() -> dict:
@@ -92,7 +123,10 @@ def train_learner(arch:str, size, item=None, # an int (squish-resize to it) or a
     "The learner the lesson's `train` builds (data, split, accumulation, mixed precision), not yet trained."
     from fastai.vision.all import error_rate, set_seed
     check_cuda_arch()  # a card this torch can't run on: say so now, not at the first batch
-    accum, item = check_accum(accum, bs), item_tfm(item)
+    accum, item, size = check_accum(accum, bs), item_tfm(item), check_size(size)
+    for name, v in dict(seed=seed, split_seed=split_seed, num_workers=num_workers).items():
+        if v is not None: check_num(v, name, lo=0, integer=True)
+    if not isinstance(pretrained, bool): raise TypeError(f"pretrained={pretrained!r}: use True or False.")
     path = paddy_path(path, quiet=True)
     if split_seed is None:  # random, but on record
         split_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
@@ -106,14 +140,21 @@ def train_learner(arch:str, size, item=None, # an int (squish-resize to it) or a
     return learn
 
 # %% ../nbs/05_train.ipynb #4898083f
+def check_fit(epochs, lr):
+    "`epochs` a whole number of at least 1 and `lr` a finite number above 0, or one clear error before any work."
+    check_num(epochs, 'epochs', lo=1, integer=True, hint='the lesson: 12')
+    check_num(lr, 'lr', lo=0, above=True, hint='the lesson: 0.01')
+
 def fit_recipe(learn, epochs:int, lr:float=0.01, pretrained:bool=True):
     "The lesson's `fine_tune(epochs, lr)` for pretrained weights; `fit_one_cycle` on all layers for random ones."
+    check_fit(epochs, lr)
     if pretrained: learn.fine_tune(epochs, lr)
     else: learn.fit_one_cycle(epochs, lr)
 
 # %% ../nbs/05_train.ipynb #0c267642
 def train(arch:str, size, item=None, accum:int=1, finetune:bool=True, epochs:int=12, lr:float=0.01, **kwargs):
     "The lesson's `train`: fine-tune and return TTA test predictions; `finetune=False`: fit all layers, return `learn`."
+    check_fit(epochs, lr)
     learn = train_learner(arch, size, item=item, accum=accum, **kwargs)
     if finetune:
         learn.fine_tune(epochs, lr)
@@ -146,6 +187,7 @@ def _preds(learn) -> dict:
 def train_and_predict(arch:str, size, item=None, epochs:int=12, lr:float=0.01, pretrained:bool=True, cbs=(),
                       **kwargs) -> dict:
     "Train (`train_learner` + `fit_recipe`), then validate and TTA-predict the validation and test images."
+    check_fit(epochs, lr)
     t0 = time.time()
     learn = train_learner(arch, size, item=item, pretrained=pretrained, cbs=[StopOnNaN(), *cbs], **kwargs)
     fit_recipe(learn, epochs, lr, pretrained)
@@ -169,7 +211,9 @@ def train_parallel(arch:str, size, item=None, epochs:int=12, lr:float=0.01, pret
                    split_seed:int=None, **kwargs) -> dict:
     "`train_and_predict`, one model's batches shared by `procs` GPUs (DDP through fastai's `distrib_ctx`)."
     import tempfile
-    procs = procs or torch.cuda.device_count()
+    check_fit(epochs, lr); check_accum(accum, bs)
+    procs = check_num(procs if procs is not None else torch.cuda.device_count(), 'procs', lo=1, integer=True,
+                      hint='one per GPU; on a CPU, procs=2 with launcher=debug_launcher')
     accum = check_accum(max(accum, procs), bs)  # micro-batches no larger than asked, and `bs / procs` per process
     if split_seed is None: split_seed = random.SystemRandom().randrange(2**31)  # one split for all processes
     kw = dict(arch=arch, size=size, item=item, accum=accum, bs=bs, pretrained=pretrained, split_seed=split_seed)

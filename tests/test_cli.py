@@ -64,12 +64,16 @@ def test_demo_memory_for_the_lessons_card(paddy, cli_env):
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'to fit a P100 (16280 MiB)' in r.stdout and r.stdout.count(': accum 2 (') == 5, r.stdout
     r = run(['paddy_demo', '--path', str(paddy), '--stages', 'memory', '--gpu', 'V100'], cli_env)
-    assert r.returncode == 1 and "gpu='V100': not a card paddy_road knows" in r.stderr
+    assert r.returncode == 2 and "paddy_demo: usage error: gpu='V100': not a card paddy_road knows" in r.stderr
 
 def test_demo_bad_stage(paddy, cli_env):
     r = run(['paddy_demo', '--path', str(paddy), '--stages', 'fly'], cli_env)
-    assert r.returncode == 1 and 'unknown stage' in r.stderr
+    said = ("paddy_demo: usage error: --stages='fly': the stages are memory,train,ensemble,multitarget,collab, "
+            "comma-separated. (see paddy_demo --help)\n")
+    assert r.returncode == 2 and r.stderr == said
 
 def test_demo_pretrained_unavailable(paddy, cli_env):
-    r = run(['paddy_demo', '--path', str(paddy), '--pretrained', 'yes'], cli_env)
-    assert r.returncode == 1 and 'neither cached nor reachable' in r.stderr
+    r = run(['paddy_demo', '--path', str(paddy), '--pretrained', 'yes', '--stages', 'train'], cli_env)
+    assert r.returncode == 1 and r.stderr.count('\n') == 1, r.stderr
+    assert 'paddy_demo: error: pretrained weights for resnet10t are not in the cache' in r.stderr
+    assert 'pass pretrained=False to train from random weights' in r.stderr and 'Traceback' not in r.stderr
