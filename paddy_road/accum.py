@@ -8,6 +8,7 @@ import torch
 from fastai.callback.core import Callback, CancelBatchException
 from fastai.callback.fp16 import MixedPrecision
 from fastai.torch_core import find_bs
+from .core import check_num
 
 # %% auto #0
 __all__ = ['accumulate', 'GradAccum']
@@ -20,6 +21,7 @@ def accumulate(coeffs:torch.Tensor, # parameters (requires_grad), updated in pla
                lesson:bool=False, # the lesson's loop: `count > target`, unscaled losses
               ) -> list:
     "SGD with gradient accumulation; returns the number of images behind each update."
+    check_num(lr, 'lr', lo=0, above=True); check_num(target, 'target', lo=1, integer=True)
     count, sizes = 0, []
     for x, y in batches:
         loss = loss_fn(coeffs, x, y)
@@ -36,6 +38,7 @@ class GradAccum(Callback):
     "fastai's `GradientAccumulation` over `n_acc` samples: no partial group crosses an epoch or a fit; right under DDP."
     order, run_valid = MixedPrecision.order - 4, False
     def __init__(self, n_acc:int=64, partial:str='flush'):
+        check_num(n_acc, 'n_acc', lo=1, integer=True, hint='samples per step; the lesson: 64')
         if partial not in ('flush', 'drop'): raise ValueError(
             f"partial={partial!r}: use 'flush' (apply the partial group) or 'drop'.")
         self.n_acc, self.partial, self._ns = n_acc, partial, None
