@@ -5,7 +5,7 @@ Trains resnet10t (random init) on the synthetic Paddy set with accum 1, 2 and 4 
 each of `--sizes` (final image size; items are squish-resized to 1.5x that first), one warm-up epoch then `--repeats`
 timed epochs each, and prints the median seconds per epoch and the ratio to accum=1. The per-batch overhead (fastai's
 callbacks, the data loader, smaller matrix products) is fixed, so its share falls as images get bigger.
-Target (issue 3): accum=4 costs under 15% more than accum=1.
+Target: accum=4 costs under 15% more than accum=1.
 
 Usage: python bench/accum.py [--repeats 3] [--sizes 64 128]
 """

@@ -2,7 +2,7 @@
 
 A CI time measured on one machine says little about another: the same `.ci/run` has taken 544 s on one of this
 project's 2-core machines and 1174-1214 s on another. What a change did to CI is a ratio measured in one sitting, on one
-machine, with nothing else running. The base defaults to b5bdcc9, the commit whose CI ("about 11 minutes") issue 10
+machine, with nothing else running. The base defaults to b5bdcc9, the commit whose CI ("about 11 minutes") was
 set as the bound. Runs go in the order given (`--order base,head,head,base` balances a drift of the machine's speed).
 Each run's phases come from `.ci/run`'s own "ci: ... (N s so far)" lines, with the CPU seconds of all its processes.
 Results are saved after every run to --out; called again with the same commits and order, it skips the runs already
@@ -62,7 +62,7 @@ def summary(res:dict) -> str:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--base', default='b5bdcc9', help='the commit to compare against (default: the CI issue 10 set)')
+    ap.add_argument('--base', default='b5bdcc9', help='the commit to compare against (default: the CI the bound was set on)')
     ap.add_argument('--head', default='HEAD', help='the commit measured')
     ap.add_argument('--order', default='base,head', help='comma-separated order of the runs, e.g. base,head,head,base')
     ap.add_argument('--out', default=str(root/'bench'/'results'/'ci_time.json'), help='results (saved after each run)')

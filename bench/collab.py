@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """Collaborative filtering on real MovieLens data: the fast path against fastai's, side by side in one run.
 
-Data: ../shared/data/ml-latest-small next to the project, or any MovieLens folder (ml-100k or ml-latest format)
-given by MOVIELENS_PATH (or --path). The same random 80/20 split (seed 42) for every run.
+Data: any MovieLens folder (ml-100k or ml-latest format) given by MOVIELENS_PATH (or --path). The same random 80/20
+split (seed 42) for every run.
 
 1. Seconds per epoch (training + validation, DotProductBias with 50 factors, bs 64, fit_one_cycle(5, 5e-3, wd=0.1)):
    fastai's CollabDataLoaders + Learner (its default loader, and the TabDataLoader fix), fastai's Learner on the
-   tensor loaders, and fit_fast. Target (issue 6): fit_fast at least 10x faster than CollabDataLoaders + Learner.
+   tensor loaders, and fit_fast. Target: fit_fast at least 10x faster than CollabDataLoaders + Learner.
 2. Final validation MSE over --seeds initialisations (mean +- sd) for each path. Target: fit_fast within 0.01 of fastai
    (the comparison that shares its sampling is fastai with TabDataLoader; the default samples with replacement).
 3. The sweep that the speed makes cheap: wd in (0.1, 0.01, 0.001) x n_factors in (25, 50, 100), with fit_fast.
@@ -14,7 +14,6 @@ given by MOVIELENS_PATH (or --path). The same random 80/20 split (seed 42) for e
 Usage: python bench/collab.py [--path DIR] [--seeds 3] [--epochs 5]
 """
 import argparse, os, statistics, time
-from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastai.collab import CollabDataLoaders
 from fastai.tabular.core import TabDataLoader, TabWeightedDL
@@ -25,10 +24,10 @@ from paddy_road.collab import load_movielens, DotProductBias
 from paddy_road.fastcollab import tensor_dls, fit_fast, wd_sweep
 
 ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-SHARED = Path(__file__).resolve().parents[2]/'shared/data/ml-latest-small'   # this project's copy (GroupLens licence)
-ap.add_argument('--path', default=os.environ.get('MOVIELENS_PATH') or str(SHARED))
+ap.add_argument('--path', default=os.environ.get('MOVIELENS_PATH'), help='a MovieLens folder (default: MOVIELENS_PATH)')
 ap.add_argument('--seeds', type=int, default=3); ap.add_argument('--epochs', type=int, default=5)
 args = ap.parse_args()
+if not args.path: ap.error('no MovieLens data: set MOVIELENS_PATH or pass --path')
 ratings = load_movielens(args.path)
 print(f"{args.path}: {ratings.attrs['format']}, {len(ratings)} ratings, {ratings.user.nunique()} users, "
       f"{ratings.title.nunique()} titles; torch threads {torch.get_num_threads()}")

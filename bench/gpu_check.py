@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """First run on a real GPU: measure what paddy_road predicts (memory, out-of-memory verdicts, recovery, throughput)
-and run the notebooks' CUDA cells. Writes bench/results/gpu_check-<card>.json and prints a table (issue 13).
+and run the notebooks' CUDA cells. Writes bench/results/gpu_check-<card>.json and prints a table.
 
 1. The stack: torch, timm, fastai; the card, its capability, its total memory as NVML and as torch see it, and the
    CUDA context (this process's NVML figure after CUDA starts, before any tensor).
@@ -173,8 +173,18 @@ def cuda_cells(dry:bool) -> list:
     return [dict(notebook=n, cell=i, result='failed' if n in failed else 'passed',
                  log=r.stderr[-2000:] if n in failed else '') for n, i in cells]
 
+def overhead_fit(df:pd.DataFrame, info:dict) -> dict|None:
+    "Process MiB against the traced tensor peak, c0 + c1 * peak (least squares): memtrace's MEASURED_OVERHEAD entry."
+    ran = df[df.error.isna() & pd.to_numeric(df.process_mib, errors='coerce').notna()]
+    if len(ran) < 2: return None
+    c1, c0 = np.polyfit(ran.tensor_peak_pred.astype(float), ran.process_mib.astype(float), 1)
+    card = find_card(info['card']) or info['card']
+    src = f"measured on a {info['card']}, torch {info['torch']}, {len(ran)} probes (bench/gpu_check.py)"
+    return dict(card=card, c0=float(c0), c1=float(c1), source=src,
+                entry=f"MEASURED_OVERHEAD[{card!r}] = ({c0:.0f}, {c1:.4f}, {src!r})")
+
 def report(res:dict):
-    "Print the tables the issue asks for."
+    "Print the tables: stack, probes against predictions, recovery, overhead, throughput, CUDA cells."
     pd.set_option('display.width', 250); pd.set_option('display.max_columns', 30)
     print('\n== stack:', json.dumps(res['stack']))
     df = pd.DataFrame(res['probes'])
@@ -182,6 +192,7 @@ def report(res:dict):
             'tensor_err_pct', 'peak_reserved', 'process_mib', 'mib_pred', 'reserved_err_pct', 'nvml_err_pct']
     print('\n== probes (MiB; errors in % of the measured figure)\n' + df[cols].round(1).to_string(index=False))
     print('\n== out-of-memory recovery:', json.dumps(res['recovery']))
+    if res.get('overhead_fit'): print(f"\n== overhead on this stack, for memtrace: {res['overhead_fit']['entry']}")
     print('\n== throughput (images/s)\n' + pd.DataFrame(res['throughput']).to_string(index=False))
     cells = pd.DataFrame(res['cuda_cells']).drop(columns='log', errors='ignore')
     print('\n== CUDA cells\n' + cells.to_string(index=False))
@@ -203,7 +214,7 @@ def main():
     res = dict(stack=info, dry_run=a.dry_run, probes=rows.replace({np.nan: None}).to_dict('records'),
                recovery=recovery(rows), throughput=throughput([('resnet10t', 64)] if a.dry_run else SPEED,
                                                                  2 if a.dry_run else 10),
-               cuda_cells=[] if a.no_notebooks else cuda_cells(a.dry_run))
+               cuda_cells=[] if a.no_notebooks else cuda_cells(a.dry_run), overhead_fit=overhead_fit(rows, info))
     res['seconds'] = time.time() - t0
     name = 'dry-run-cpu' if a.dry_run else (find_card(info['card']) or info['card']).replace(' ', '_')
     out = Path(a.out)/f'gpu_check-{name}.json'

@@ -6,7 +6,7 @@ Prints three tables:
    % error, whether the fits/doesn't-fit verdict at 16280 MiB is right, seconds per prediction (uncached);
 2. accum=1 for the lesson's five large configs (all ran out of memory in the lesson): predicted MiB and verdict;
 3. predicted tensor peak vs a real CPU training step measured by PyTorch's MemTracker (float32), with both timings.
-Targets (issue 3): every row within +-15%, every verdict right, CPU peaks within 2%, vit_large at bs 32 in under 90 s.
+Targets: every row within +-15%, every verdict right, CPU peaks within 2%, vit_large at bs 32 in under 90 s.
 
 Usage: python bench/gpu_predict.py
 """

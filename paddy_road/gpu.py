@@ -39,7 +39,7 @@ CARDS = pd.DataFrame([  # card, MiB in nvidia-smi and in torch, capability, fp16
     ('RTX 4090', 24564, 24563, '8.9', True, True, 0, 'home')],
     columns=['card', 'smi_mib', 'torch_mib', 'capability', 'fp16_tensor_cores', 'bf16', 'kaggle_per_session', 'where'])
 CARD_SOURCES = {  # where each row's figures come from
-    'T4': "smi: Kaggle's and Colab's nvidia-smi; torch: ~15,100 as torch sees it on Kaggle (issue 11); TensorFlow "
+    'T4': "smi: Kaggle's and Colab's nvidia-smi; torch: ~15,100 as torch sees it on Kaggle's T4s; TensorFlow "
           "reports 14.75 GiB for a T4 (NVIDIA/DALI#1813); 2 per session: Kaggle/kaggle-cli#1198; 7.5: NVIDIA's list",
     'L4': "smi: nvidia-smi on Google Cloud g2 (L4) machines; torch: ESTIMATE, smi less the T4's 1.7% (both GDDR6 "
           "with ECC); NvidiaL4 and NvidiaL4X1 shapes: kaggle-cli docs/kernels.md (Sep 2026)",
@@ -47,8 +47,8 @@ CARD_SOURCES = {  # where each row's figures come from
             "cu128 torch: Kaggle/kaggle-cli#1151 and #1156",
     'A100 40GB': "torch: 42,298,834,944 B in deviceQuery on an A100-SXM4-40GB (bottlerocket-os/bottlerocket#3873); "
                  "smi: its nominal 40 GiB",
-    'H100 80GB': "ESTIMATES: smi 81559 as commonly shown for the 80 GB HBM3 card, torch ~79.2 GiB; issue 13's GPU run "
-                 "measures it; listed for some Kaggle competitions: kaggle-cli docs/kernels.md",
+    'H100 80GB': "ESTIMATES: smi 81559 as commonly shown for the 80 GB HBM3 card, torch ~79.2 GiB; bench/gpu_check.py "
+                 "measures it on the card; listed for some Kaggle competitions: kaggle-cli docs/kernels.md",
     'RTX Pro 6000': "ESTIMATES from its nominal 96 GB; compute capability 12.0 (Blackwell, Kaggle/kaggle-cli#1151); "
                     "listed for some Kaggle competitions: kaggle-cli docs/kernels.md",
     'RTX 3090': "smi: nvidia-smi on RTX 3090s (noonghunna/club-3090#1127); torch: ESTIMATE, as the 4090 (no ECC)",

@@ -198,13 +198,17 @@ def _fit(peak, mib) -> tuple:
     c1, c0 = np.polyfit(np.asarray(peak, float), np.asarray(mib, float), 1)
     return float(c0), float(c1)
 
-def calibrate(rows:pd.DataFrame=PUBLISHED) -> tuple:
+def calibrate(rows:pd.DataFrame=None, # measured runs (arch, size, accum, mib); default: the lesson's, `PUBLISHED`
+             ) -> tuple:
     "(c0, c1) of `MiB = c0 + c1 * predicted tensor peak`, fitted to measured `rows` (default: the lesson's)."
+    rows = PUBLISHED if rows is None else rows
     return _fit(_peaks(rows), rows.mib)
 
 # %% ../nbs/07_memtrace.ipynb #64844236
-def leave_one_out(rows:pd.DataFrame=PUBLISHED, gpu='P100') -> pd.DataFrame:
+def leave_one_out(rows:pd.DataFrame=None, # measured runs; default: the lesson's, `PUBLISHED`
+                  gpu='P100') -> pd.DataFrame:
     "Predict each row from a calibration on the others: the honest error of `predict_gpu_mib` (the lesson's card)."
+    rows = PUBLISHED if rows is None else rows
     peak, res, budget_mib = _peaks(rows), [], gpu_budget(gpu)['mib']
     for i, r in enumerate(rows.itertuples()):
         keep = np.arange(len(rows)) != i

@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""The docs site, built offline from executed notebooks; and a check that their committed outputs are theirs.
+
+  .ci/docs                  run every notebook in a fresh process (slow cells too; `cuda`, `notest` and `eval: false`
+                            cells not), check each notebook's committed outputs against the fresh ones, build _docs/
+  .ci/docs --write          the same, writing the fresh outputs into nbs/*.ipynb (commit them afterwards)
+  .ci/docs --only 11_collab the same for some notebooks (the site then has those pages only)
+
+The notebooks carry their outputs so that a reader on GitHub, Kaggle or Colab sees the tables and plots without running
+anything. Outputs are normalised when they are written (progress bars dropped, temporary paths, host names, process ids,
+clock times and fastai's epoch times replaced by placeholders) and every run starts from the same seeds, so a rerun
+rewrites nothing. The check fails when a notebook's committed outputs were made by other code (each notebook records a
+digest of its code and of the library's; any change to either needs `--write`), when a fresh run gives other outputs
+(compared with numbers masked, since a machine may round otherwise), or when any cell raises.
+
+The site: nbdev's processing of each executed notebook (directives, `show_doc` for every export, links), rendered to
+HTML by nbconvert (Quarto can't be installed here), a page per notebook named as nbdev names it (`08c_bag` -> bag.html),
+a landing page from index.ipynb and an API page listing every public name.
+"""
+import argparse, ast, configparser, difflib, hashlib, html, json, os, re, shutil, subprocess, sys, tempfile, time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+root = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(root/'.ci'))
+from nbrun import directives   # noqa: E402 (nbdev's `#| key: value` lines, read as nbrun reads them)
+cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(root/'settings.ini')
+NBS, SITE, WORK = root/cfg['DEFAULT']['nbs_path'], root/cfg['DEFAULT']['doc_path'], root/'_proc'/'site'
+SKIP = set(cfg['DEFAULT']['tst_flags'].split()) - {'slow'}   # slow cells run: their outputs are worth showing
+DOC_HOST = cfg['DEFAULT']['doc_host'] + cfg['DEFAULT']['doc_baseurl']
+PREAMBLE = 'import random as _r, numpy as _np, torch as _t; _r.seed(0); _np.random.seed(0); _t.manual_seed(0)'
+
+def page(stem:str) -> str:
+    "A notebook's page, as nbdev names it: '08c_bag' -> 'bag.html'."
+    return re.sub(r'^\d+[a-zA-Z0-9]*_', '', stem.lower()) + '.html'   # nbdev.doclinks._nbpath2html's rule
+
+def runs(src:str) -> bool:
+    "Whether the docs run executes this code cell (as nbdev_test with the slow flag does)."
+    d = directives(src)
+    return 'nbdev_export(' not in src and d.get('eval', '').lower() != 'false' and not SKIP & set(d)
+
+def provenance(nb:dict) -> str:
+    "A digest of what a notebook's outputs depend on: its code cells, the library, its shipped data, the settings."
+    h = hashlib.sha256()
+    for c in nb['cells']:
+        if c['cell_type'] == 'code': h.update(''.join(c['source']).encode() + b'\0')
+    for f in sorted((root/'paddy_road').glob('*')):
+        if f.is_file() and f.name != '_modidx.py' and f.suffix in ('.py', '.json'):
+            h.update(f.name.encode() + f.read_bytes())
+    h.update((root/'settings.ini').read_bytes())
+    return h.hexdigest()[:16]
+
+# Outputs: what changes from run to run is replaced, what is noise is dropped.
+_ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
+_VOLATILE = [(re.compile(r'/tmp/(?:tmp\w+|pytest-of-\w+/pytest-\d+(?:/[\w.-]+)?)'), '/tmp/…'),
+             (re.compile(r'\b\d\d:\d\d UTC\b'), 'hh:mm UTC'), (re.compile(r'\bpid \d+'), 'pid …'),
+             (re.compile(r'(?m)^(\d+\s+[-\d.e]+\s+[-\d.e]+.*?)\s\d\d:\d\d\s*$'), r'\1 00:00'),   # fastai's epoch time
+             (re.compile(r"('seconds': |seconds=)[\d.e+-]+"), r'\1…'),
+             (re.compile(r'(?<![\w.])\d+\.\d+ ?s\b'), '… s'),
+             (re.compile(r'\.[0-9a-f]{6}\.aside\b'), '.….aside'),   # a random name given to a folder moved aside
+             (re.compile(r'\b\d+ s (ago|old)\b'), r'… s \1')]   # the ages of claims a test made
+
+def _is_bar(line:str) -> bool: return bool(re.search(r'\|[█\-]*\|\s*\d+\.\d+%', line)) or (
+    line.strip() != '' and set(line.strip()) <= {'█'})
+
+def clean_text(t:str) -> str:
+    "Text as a reader should see it: no terminal codes or progress bars, no paths, hosts or times of this run."
+    lines = [l.rsplit('\r', 1)[-1] for l in _ANSI.sub('', t).split('\n')]   # a terminal shows what follows a \r
+    t = '\n'.join(l for l in lines if not _is_bar(l))
+    subs = [(re.compile(re.escape(os.environ.get('PADDY_ROAD_CACHE', '\0'))), '<cache>'),
+            (re.compile(r'\b' + re.escape(os.uname().nodename) + r'\b'), '<host>')] + _VOLATILE
+    for pat, rep in subs: t = pat.sub(rep, t)
+    return re.sub(r'\n{3,}', '\n\n', t)
+
+def clean_outputs(outs:list) -> list:
+    "A cell's outputs, cleaned; progress bars (text or HTML) and emptied streams left out."
+    res = []
+    for o in outs:
+        o = {k: v for k, v in dict(o).items() if k != 'execution_count'}
+        if o['output_type'] == 'stream':
+            o['text'] = clean_text(''.join(o['text']))
+            if not o['text'].strip(): continue
+        elif o['output_type'] in ('execute_result', 'display_data'):
+            if any('<progress' in ''.join(v) for k, v in o['data'].items() if k == 'text/html'): continue
+            o['data'] = {k: (clean_text(''.join(v)) if k.startswith('text/') else v) for k, v in o['data'].items()}
+            if o['output_type'] == 'execute_result': o['execution_count'] = None
+        res.append(o)
+    return res
+
+def masked(outs:list) -> list:
+    "What two runs of the same code must agree on, whatever the machine: kinds of output, and text with numbers masked."
+    num = re.compile(r'[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?')
+    def text(t): return re.sub(r'[ \t]+', ' ', num.sub('#', t))   # a number's width moves a table's columns
+    res = []
+    for o in outs:
+        if o['output_type'] == 'stream': res.append(('stream', text(''.join(o['text']))))
+        elif o['output_type'] == 'error': res.append(('error', o.get('ename')))
+        else: res.append((o['output_type'], tuple(sorted(o['data'])), text(''.join(o['data'].get('text/plain', '')))))
+    return res
+
+# One notebook, in a fresh process: run it, record its outputs, then nbdev's processing and nbconvert for its page.
+def run_one(fn:Path) -> dict:
+    from execnb.nbio import read_nb, nb2dict
+    from execnb.shell import CaptureShell
+    os.chdir(fn.parent); t0 = time.time()
+    nb, sh, error = read_nb(fn), CaptureShell(), None
+    sh.run_cell(PREAMBLE)
+    for i, c in enumerate(nb.cells):
+        if c.cell_type != 'code': continue
+        if error or not runs(c.source): c.outputs = []; continue
+        sh.cell(c)
+        c.outputs = clean_outputs(c.outputs)
+        if sh.exc is not None or any(o['output_type'] == 'error' for o in c.outputs):
+            error = f"cell {i}: {type(sh.exc).__name__ if sh.exc else 'error output'}: {str(sh.exc)[:500]}"
+    d = nb2dict(nb)
+    d['metadata']['paddy_road'] = dict(outputs_from=provenance(d))
+    (WORK/'exec').mkdir(parents=True, exist_ok=True)
+    (WORK/'exec'/fn.name).write_text(json.dumps(d, indent=1, ensure_ascii=False) + '\n')
+    res = dict(name=fn.stem, seconds=round(time.time() - t0), error=error, **heading(d))
+    if not error:
+        (WORK/'html').mkdir(parents=True, exist_ok=True); (WORK/'html'/f'{fn.stem}.html').write_text(render(d, fn))
+    return res
+
+def imports(src:str) -> bool:
+    "Whether a cell only imports (`from nbdev.showdoc import *`, say)."
+    try: tree = ast.parse('\n'.join(l for l in src.splitlines() if not l.startswith('#|')))
+    except SyntaxError: return False
+    return bool(tree.body) and all(isinstance(o, (ast.Import, ast.ImportFrom)) for o in tree.body)
+
+def heading(d:dict) -> dict:
+    "The title (`# ...`) and subtitle (`> ...`) of a notebook's first markdown cell."
+    md = next((''.join(c['source']) for c in d['cells'] if c['cell_type'] == 'markdown'), '')
+    title = next((l[2:].strip() for l in md.splitlines() if l.startswith('# ')), '')
+    sub = next((l[2:].strip() for l in md.splitlines() if l.startswith('> ')), '')
+    return dict(title=title, subtitle=sub)
+
+def render(d:dict, fn:Path) -> str:
+    "nbdev's processing of an executed notebook (hidden cells, show_doc of every export), as an HTML fragment."
+    import nbformat
+    from execnb.nbio import dict2nb, nb2dict
+    from nbdev.processors import FilterDefaults
+    from nbconvert import HTMLExporter
+    d = json.loads(json.dumps(d))
+    for c in d['cells']:   # show_doc needs the exports only; the tests have run, and their outputs are kept
+        src = ''.join(c['source'])
+        exported = set(directives(src)) & {'export', 'exports', 'exporti'}
+        if c['cell_type'] == 'code' and not exported and not imports(src):
+            c['source'] = '#| eval: false\n' + src
+    nb = dict2nb(d)
+    nb.path_ = str(fn)   # nbdev names the page after it
+    FilterDefaults()(nb)
+    for c in nb.cells:   # show_doc can fail too (a signature it can't print): that is an error, not a page
+        text = json.dumps(c.get('outputs', []))
+        if 'Traceback (most recent call last)' in text or '"output_type": "error"' in text: raise RuntimeError(
+            f'{fn.name}: a cell of the processed notebook shows an error: {(c.source or "")[:200]}')
+    node = nbformat.reads(json.dumps(nb2dict(nb)), as_version=4)
+    node.cells = [c for c in node.cells if c.cell_type != 'raw']     # nbdev's frontmatter: the page header has it
+    for c in node.cells:   # Quarto's cell options, as Quarto would apply them: `echo: false` hides the code
+        if c.cell_type != 'code': continue
+        d = directives(c.source)
+        c.source = '\n'.join(l for l in c.source.splitlines() if not l.startswith('#|')).strip()
+        if d.get('echo', '').lower() == 'false' or re.fullmatch(r'show_doc\([^\n]*\)', c.source):
+            c.transient = dict(remove_source=True)   # show_doc's own call is not for the reader
+    body, _ = HTMLExporter(template_name='basic', exclude_input_prompt=True,
+                           exclude_output_prompt=True).from_notebook_node(node)
+    return re.sub(r'\{target="_blank"[^}]*\}', '', body)   # a Quarto link attribute in show_doc's markdown
+
+def in_process(fn:Path, env:dict) -> dict:
+    r = subprocess.run([sys.executable, __file__, '--one', str(fn)], capture_output=True, text=True, env=env)
+    try: return json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError): return dict(name=fn.stem, seconds=0, error=f'the process died: {r.stderr[-2000:]}')
+
+# The site: a page per notebook in a common frame, links made local, an API page.
+CSS = '''body{margin:0;font:15px/1.55 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2126;display:flex}
+nav{width:230px;flex:none;height:100vh;overflow:auto;position:sticky;top:0;background:#f4f5f7;padding:14px;
+box-sizing:border-box;font-size:13.5px}
+nav a{color:#24456b;text-decoration:none}nav .brand{font-weight:700;font-size:17px}nav ul{list-style:none;padding:0}
+nav li{margin:5px 0}nav li.here a{font-weight:700}main{max-width:1000px;padding:10px 34px 60px;min-width:0}
+.subtitle{color:#555;font-size:17px;margin-top:-8px}pre,code{font:13px/1.45 ui-monospace,Menlo,Consolas,monospace}
+.input_area pre{background:#f6f8fa;padding:8px 10px;border-radius:4px;overflow:auto}
+.output_area pre{padding:4px 10px;overflow:auto;border-left:3px solid #dde}img{max-width:100%}
+table.dataframe,.rendered_html table{border-collapse:collapse;font-size:13px;margin:6px 0}
+td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}.anchor-link{display:none}
+blockquote{color:#444;border-left:4px solid #ccd;margin-left:0;padding-left:12px}'''
+
+PAGE = '''<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} – paddy_road</title><style>{css}
+{pyg}</style></head>
+<body><nav><a class="brand" href="index.html">paddy_road</a><ul>
+{nav}</ul></nav>
+<main><header><h1 class="title">{title}</h1><p class="subtitle">{subtitle}</p></header>
+{body}</main></body></html>
+'''
+
+def local_links(body:str) -> str:
+    "Links made local: the online docs' own pages, and the notebooks (nbs/08c_bag.ipynb -> bag.html)."
+    body = body.replace(f'href="{DOC_HOST}/', 'href="')
+    return re.sub(r'href="(?:nbs/)?([\w.-]+)\.ipynb(#[^"]*)?"', lambda m: f'href="{page(m[1])}{m[2] or ""}"', body)
+
+def _slug(text:str) -> str:
+    "Pandoc's (and so Quarto's) id for a heading: lower case, punctuation dropped, spaces as hyphens."
+    return re.sub(r'\s+', '-', re.sub(r'[^\w\s.-]', '', text.lower()).strip())
+
+def anchors(body:str) -> str:
+    "Each heading also under the ids Quarto would give it: nbdev's links (`ensemble.html#member`) and prose use them."
+    def add(m):
+        i, title = html.unescape(m[2]), html.unescape(re.sub(r'<[^>]+>', '', m[3]).rstrip('¶'))
+        alias = dict.fromkeys(o for o in (i.lower(), _slug(title)) if o and o != i)
+        return m[0] + ''.join(f'<a id="{html.escape(o)}"></a>' for o in alias)
+    return re.sub(r'<h([1-6]) id="([^"]+)">(.*?)(?=<a class="anchor-link"|</h\1>)', add, body)
+
+def fix_fragments(site:Path):
+    "A link to a name with no entry of its own (a private function, a method) goes to its class, else to the page."
+    ids = {f.name: set(re.findall(r'\bid="([^"]+)"', f.read_text())) for f in site.glob('*.html')}
+    def fix(m):
+        target, frag = m[1] or '', m[2]
+        have = ids.get(target or '', set()) if target else None
+        if have is None or html.unescape(frag) in have: return m[0]
+        while '.' in frag and (frag := frag.rsplit('.', 1)[0]) not in have: pass
+        return f'href="{target}' + (f'#{frag}"' if frag in have else '"')
+    for f in site.glob('*.html'):
+        f.write_text(re.sub(r'href="([\w.-]+\.html)#([^"]+)"', fix, f.read_text()))
+
+def api_page(pages:dict) -> str:
+    "Every public name of every room: what it is, its first line of documentation, and where it is documented."
+    import importlib, inspect
+    from paddy_road._modidx import d as modidx
+    syms = {k: v[0] for m in modidx['syms'].values() for k, v in m.items()}
+    rows, stems = [], {page(s)[:-5]: s for s in pages}
+    for room in importlib.import_module('paddy_road.all').ROOMS:
+        mod = importlib.import_module(f'paddy_road.{room}')
+        if room not in stems: continue
+        rows.append(f'<h2 id="{room}"><a href="{room}.html">paddy_road.{room}</a></h2>'
+                    f'<p>{html.escape(pages[stems[room]]["subtitle"])}</p><table>')
+        for n in mod.__all__:
+            o = getattr(mod, n)
+            kind = 'class' if inspect.isclass(o) else 'function' if callable(o) else type(o).__name__
+            doc = (inspect.getdoc(o) or '').split('\n')[0] if kind in ('class', 'function') else ''
+            link = syms.get(f'paddy_road.{room}.{n}', f'{room}.html')
+            rows.append(f'<tr><td style="text-align:left"><a href="{link}"><code>{html.escape(n)}</code></a></td>'
+                        f'<td style="text-align:left">{kind}</td>'
+                        f'<td style="text-align:left">{html.escape(doc)}</td></tr>')
+        rows.append('</table>')
+    return '\n'.join(rows)
+
+def build_site(results:list):
+    "Write _docs/: a page per notebook that ran without error, the API page, the landing page."
+    from pygments.formatters import HtmlFormatter
+    pyg = HtmlFormatter().get_style_defs('.highlight')
+    pages = {r['name']: r for r in results if not r['error']}
+    shutil.rmtree(SITE, ignore_errors=True); SITE.mkdir(parents=True)
+    order = sorted(pages, key=lambda s: (s != 'index', s))
+    def nav(here):
+        items = [(page(s), 'Home' if s == 'index' else f"{s.split('_')[0]} {pages[s]['title']}") for s in order]
+        items.insert(1, ('api.html', 'API: every public name'))
+        return '\n'.join(f'<li{" class=here" if u == here else ""}><a href="{u}">{html.escape(t)}</a></li>'
+                         for u, t in items)
+    for s in order:
+        body = anchors(local_links((WORK/'html'/f'{s}.html').read_text()))
+        (SITE/page(s)).write_text(PAGE.format(title=html.escape(pages[s]['title']), css=CSS, pyg=pyg, nav=nav(page(s)),
+                                              subtitle=html.escape(pages[s]['subtitle']), body=body))
+    (SITE/'api.html').write_text(PAGE.format(title='API', subtitle='Every public name of every room, and where it '
+                                             'is documented.', css=CSS, pyg=pyg, nav=nav('api.html'),
+                                             body=api_page(pages)))
+    fix_fragments(SITE)
+
+# Checking the committed outputs, or writing the fresh ones.
+def compare(name:str) -> list:
+    "How the committed outputs of notebook `name` differ from the fresh run's (empty: they don't)."
+    old, new = json.loads((NBS/f'{name}.ipynb').read_text()), json.loads((WORK/'exec'/f'{name}.ipynb').read_text())
+    probs = []
+    if old['metadata'].get('paddy_road', {}).get('outputs_from') != new['metadata']['paddy_road']['outputs_from']:
+        probs.append('its outputs were made by other code (the notebook or the library has changed since)')
+    cells = {c['id']: c for c in old['cells'] if c['cell_type'] == 'code'}
+    for i, c in enumerate(new['cells']):
+        if c['cell_type'] != 'code': continue
+        a, b = masked(cells.get(c['id'], {}).get('outputs', [])), masked(c['outputs'])
+        if a != b:
+            diff = '\n'.join(difflib.unified_diff(str(a).split('\\n'), str(b).split('\\n'), 'committed', 'fresh', n=0))
+            probs.append(f'cell {i} ({c["id"]}) shows other outputs than a fresh run:\n{diff[:1500]}')
+    return probs
+
+def write(name:str):
+    "The fresh outputs into nbs/<name>.ipynb, cell by cell, with the digest of the code that made them."
+    fn = NBS/f'{name}.ipynb'
+    old, new = json.loads(fn.read_text()), json.loads((WORK/'exec'/f'{name}.ipynb').read_text())
+    outs = {c['id']: c['outputs'] for c in new['cells'] if c['cell_type'] == 'code'}
+    for c in old['cells']:
+        if c['cell_type'] == 'code': c['outputs'], c['execution_count'] = outs.get(c['id'], []), None
+    old['metadata']['paddy_road'] = new['metadata']['paddy_road']
+    fn.write_text(json.dumps(old, indent=1, ensure_ascii=False) + '\n')
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--write', action='store_true', help='write the fresh outputs into the notebooks')
+    ap.add_argument('--only', nargs='*', default=None, help='notebook names (default: all)')
+    ap.add_argument('--site-only', action='store_true', help="rebuild _docs/ from the last run's pages")
+    ap.add_argument('--n_workers', type=int, default=2); ap.add_argument('--one', help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.one: print('\n' + json.dumps(run_one(Path(a.one)))); return
+    if a.site_only:   # the last run's executed notebooks, rendered again
+        os.chdir(NBS); results = []
+        for f in sorted((WORK/'html').glob('*.html')):
+            d = json.loads((WORK/'exec'/f'{f.stem}.ipynb').read_text())
+            f.write_text(render(d, NBS/f'{f.stem}.ipynb')); results.append(dict(name=f.stem, error=None, **heading(d)))
+        build_site(results); return
+    t0, fns = time.time(), sorted(f for f in NBS.glob('*.ipynb') if not f.name.startswith('_'))
+    if a.only: fns = [f for f in fns if f.stem in a.only or f.name in a.only]
+    shutil.rmtree(WORK, ignore_errors=True)
+    hidden = ('PADDY_PATH', 'MOVIELENS_PATH', 'KAGGLE_USERNAME', 'KAGGLE_KEY', 'KAGGLE_API_TOKEN', 'MPLBACKEND')
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if k not in hidden} | dict(
+            OMP_NUM_THREADS='1', HF_HUB_OFFLINE='1', PYTHONHASHSEED='0', PADDY_ROAD_CACHE=f'{tmp}/cache',
+            KAGGLE_CONFIG_DIR=f'{tmp}/no-kaggle', PYTHONWARNINGS='ignore')
+        with ThreadPoolExecutor(a.n_workers) as ex: results = list(ex.map(lambda f: in_process(f, env), fns))
+    failed = [r for r in results if r['error']]
+    for r in sorted(results, key=lambda r: -r['seconds']):
+        print(f"{r['name']}: {r['seconds']} s" + (' FAILED' if r['error'] else ''))
+    if a.write and not failed:
+        for r in results: write(r['name'])
+        subprocess.run([str(Path(sys.executable).parent/'nbdev_clean')], cwd=root, check=True)   # as committed
+    problems = {r['name']: [r['error']] for r in failed}
+    if not a.write: problems |= {r['name']: p for r in results if not r['error'] and (p := compare(r['name']))}
+    build_site(results)
+    print(f'docs: {len(list(SITE.glob("*.html")))} pages in {SITE} ({time.time() - t0:.0f} s)')
+    for name, ps in problems.items():
+        for p in ps: print(f'docs: nbs/{name}.ipynb: {p}', file=sys.stderr)
+    if problems:
+        print("docs: a notebook's outputs aren't its code's: run .ci/docs --write (and commit), or fix the error.",
+              file=sys.stderr)
+        sys.exit(1)
+
+if __name__ == '__main__': main()
