@@ -62,7 +62,7 @@ def summary(res:dict) -> str:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--base', default='b5bdcc9', help='the commit to compare against (default: the CI the bound was set on)')
+    ap.add_argument('--base', default='b5bdcc9', help='the commit to compare with (default: where the bound was set)')
     ap.add_argument('--head', default='HEAD', help='the commit measured')
     ap.add_argument('--order', default='base,head', help='comma-separated order of the runs, e.g. base,head,head,base')
     ap.add_argument('--out', default=str(root/'bench'/'results'/'ci_time.json'), help='results (saved after each run)')
