@@ -3,7 +3,7 @@
 
   .ci/docs                  run every notebook in a fresh process (slow cells too; `cuda`, `notest` and `eval: false`
                             cells not), check each notebook's committed outputs against the fresh ones, build _docs/
-  .ci/docs --write          the same, writing the fresh outputs into nbs/*.ipynb (commit them afterwards)
+  .ci/docs --write          the same, writing the fresh outputs into nbs/*.ipynb and lessons/*.ipynb (commit them)
   .ci/docs --only 11_collab the same for some notebooks (the site then has those pages only)
 
 The notebooks carry their outputs so that a reader on GitHub, Kaggle or Colab sees the tables and plots without running
@@ -16,6 +16,9 @@ digest of its code and of the library's; any change to either needs `--write`), 
 The site: nbdev's processing of each executed notebook (directives, `show_doc` for every export, links), rendered to
 HTML by nbconvert (Quarto can't be installed here), a page per notebook named as nbdev names it (`08c_bag` -> bag.html),
 a landing page from index.ipynb and an API page listing every public name.
+
+The lesson's own notebooks (lessons/*.ipynb) are run the same way, each in an empty temporary folder (they write a
+submission and an ensemble folder where they run, as they would in /kaggle/working), and listed first in the site.
 """
 import argparse, ast, configparser, difflib, hashlib, html, json, os, re, shutil, subprocess, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +29,7 @@ sys.path.insert(0, str(root/'.ci'))
 from nbrun import directives   # noqa: E402 (nbdev's `#| key: value` lines, read as nbrun reads them)
 cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(root/'settings.ini')
 NBS, SITE, WORK = root/cfg['DEFAULT']['nbs_path'], root/cfg['DEFAULT']['doc_path'], root/'_proc'/'site'
+LESSONS = root/'lessons'
 SKIP = set(cfg['DEFAULT']['tst_flags'].split()) - {'slow'}   # slow cells run: their outputs are worth showing
 DOC_HOST = cfg['DEFAULT']['doc_host'] + cfg['DEFAULT']['doc_baseurl']
 PREAMBLE = 'import random as _r, numpy as _np, torch as _t; _r.seed(0); _np.random.seed(0); _t.manual_seed(0)'
@@ -58,7 +62,8 @@ _VOLATILE = [(re.compile(r'/tmp/(?:tmp\w+|pytest-of-\w+/pytest-\d+(?:/[\w.-]+)?)
              (re.compile(r"('seconds': |seconds=)[\d.e+-]+"), r'\1…'),
              (re.compile(r'(?<![\w.])\d+\.\d+ ?s\b'), '… s'),
              (re.compile(r'\.[0-9a-f]{6}\.aside\b'), '.….aside'),   # a random name given to a folder moved aside
-             (re.compile(r'\b\d+ s (ago|old)\b'), r'… s \1')]   # the ages of claims a test made
+             (re.compile(r'\b\d+ s (ago|old)\b'), r'… s \1'),   # the ages of claims a test made
+             (re.compile(r' at 0x[0-9a-f]+>'), ' at 0x…>')]   # an object's address in its repr
 
 def _is_bar(line:str) -> bool: return bool(re.search(r'\|[█\-]*\|\s*\d+\.\d+%', line)) or (
     line.strip() != '' and set(line.strip()) <= {'█'})
@@ -102,7 +107,7 @@ def masked(outs:list) -> list:
 def run_one(fn:Path) -> dict:
     from execnb.nbio import read_nb, nb2dict
     from execnb.shell import CaptureShell
-    os.chdir(fn.parent); t0 = time.time()
+    os.chdir(tempfile.mkdtemp() if fn.parent == LESSONS else fn.parent); t0 = time.time()
     nb, sh, error = read_nb(fn), CaptureShell(), None
     sh.run_cell(PREAMBLE)
     for i, c in enumerate(nb.cells):
@@ -175,7 +180,8 @@ CSS = '''body{margin:0;font:15px/1.55 system-ui,-apple-system,"Segoe UI",sans-se
 nav{width:230px;flex:none;height:100vh;overflow:auto;position:sticky;top:0;background:#f4f5f7;padding:14px;
 box-sizing:border-box;font-size:13.5px}
 nav a{color:#24456b;text-decoration:none}nav .brand{font-weight:700;font-size:17px}nav ul{list-style:none;padding:0}
-nav li{margin:5px 0}nav li.here a{font-weight:700}main{max-width:1000px;padding:10px 34px 60px;min-width:0}
+nav li{margin:5px 0}nav li.here a{font-weight:700}nav li.sec{margin-top:14px;color:#555;font-weight:600}
+main{max-width:1000px;padding:10px 34px 60px;min-width:0}
 .subtitle{color:#555;font-size:17px;margin-top:-8px}pre,code{font:13px/1.45 ui-monospace,Menlo,Consolas,monospace}
 .input_area pre{background:#f6f8fa;padding:8px 10px;border-radius:4px;overflow:auto}
 .output_area pre{padding:4px 10px;overflow:auto;border-left:3px solid #dde}img{max-width:100%}
@@ -196,7 +202,8 @@ PAGE = '''<!doctype html>
 def local_links(body:str) -> str:
     "Links made local: the online docs' own pages, and the notebooks (nbs/08c_bag.ipynb -> bag.html)."
     body = body.replace(f'href="{DOC_HOST}/', 'href="')
-    return re.sub(r'href="(?:nbs/)?([\w.-]+)\.ipynb(#[^"]*)?"', lambda m: f'href="{page(m[1])}{m[2] or ""}"', body)
+    return re.sub(r'href="(?:\.\./)?(?:nbs/|lessons/)?([\w.-]+)\.ipynb(#[^"]*)?"',
+                  lambda m: f'href="{page(m[1])}{m[2] or ""}"', body)
 
 def _slug(text:str) -> str:
     "Pandoc's (and so Quarto's) id for a heading: lower case, punctuation dropped, spaces as hyphens."
@@ -250,11 +257,15 @@ def build_site(results:list):
     pyg = HtmlFormatter().get_style_defs('.highlight')
     pages = {r['name']: r for r in results if not r['error']}
     shutil.rmtree(SITE, ignore_errors=True); SITE.mkdir(parents=True)
-    order = sorted(pages, key=lambda s: (s != 'index', s))
+    lessons = {f.stem for f in LESSONS.glob('*.ipynb')}
+    order = sorted(pages, key=lambda s: (s != 'index', s not in lessons, s))
     def nav(here):
         items = [(page(s), 'Home' if s == 'index' else f"{s.split('_')[0]} {pages[s]['title']}") for s in order]
         items.insert(1, ('api.html', 'API: every public name'))
-        return '\n'.join(f'<li{" class=here" if u == here else ""}><a href="{u}">{html.escape(t)}</a></li>'
+        n = 2 + sum(s in lessons for s in order)   # the lesson's notebooks, then the library's
+        items[2:2], items[n + 1:n + 1] = [(None, "The lesson's notebooks")], [(None, 'The library, room by room')]
+        return '\n'.join(f'<li class="sec">{html.escape(t)}</li>' if u is None else
+                         f'<li{" class=here" if u == here else ""}><a href="{u}">{html.escape(t)}</a></li>'
                          for u, t in items)
     for s in order:
         body = anchors(local_links((WORK/'html'/f'{s}.html').read_text()))
@@ -266,9 +277,14 @@ def build_site(results:list):
     fix_fragments(SITE)
 
 # Checking the committed outputs, or writing the fresh ones.
+def notebooks() -> dict:
+    "Every notebook the docs run, name -> path: the lesson's own notebooks, then the library's."
+    return {f.stem: f for d in (LESSONS, NBS) for f in sorted(d.glob('*.ipynb')) if not f.name.startswith('_')}
+
 def compare(name:str) -> list:
     "How the committed outputs of notebook `name` differ from the fresh run's (empty: they don't)."
-    old, new = json.loads((NBS/f'{name}.ipynb').read_text()), json.loads((WORK/'exec'/f'{name}.ipynb').read_text())
+    fn = notebooks()[name]
+    old, new = json.loads(fn.read_text()), json.loads((WORK/'exec'/f'{name}.ipynb').read_text())
     probs = []
     if old['metadata'].get('paddy_road', {}).get('outputs_from') != new['metadata']['paddy_road']['outputs_from']:
         probs.append('its outputs were made by other code (the notebook or the library has changed since)')
@@ -282,8 +298,8 @@ def compare(name:str) -> list:
     return probs
 
 def write(name:str):
-    "The fresh outputs into nbs/<name>.ipynb, cell by cell, with the digest of the code that made them."
-    fn = NBS/f'{name}.ipynb'
+    "The fresh outputs into the notebook, cell by cell, with the digest of the code that made them."
+    fn = notebooks()[name]
     old, new = json.loads(fn.read_text()), json.loads((WORK/'exec'/f'{name}.ipynb').read_text())
     outs = {c['id']: c['outputs'] for c in new['cells'] if c['cell_type'] == 'code'}
     for c in old['cells']:
@@ -303,9 +319,9 @@ def main():
         os.chdir(NBS); results = []
         for f in sorted((WORK/'html').glob('*.html')):
             d = json.loads((WORK/'exec'/f'{f.stem}.ipynb').read_text())
-            f.write_text(render(d, NBS/f'{f.stem}.ipynb')); results.append(dict(name=f.stem, error=None, **heading(d)))
+            f.write_text(render(d, notebooks()[f.stem])); results.append(dict(name=f.stem, error=None, **heading(d)))
         build_site(results); return
-    t0, fns = time.time(), sorted(f for f in NBS.glob('*.ipynb') if not f.name.startswith('_'))
+    t0, fns = time.time(), list(notebooks().values())
     if a.only: fns = [f for f in fns if f.stem in a.only or f.name in a.only]
     shutil.rmtree(WORK, ignore_errors=True)
     hidden = ('PADDY_PATH', 'MOVIELENS_PATH', 'KAGGLE_USERNAME', 'KAGGLE_KEY', 'KAGGLE_API_TOKEN', 'MPLBACKEND')
@@ -319,13 +335,14 @@ def main():
         print(f"{r['name']}: {r['seconds']} s" + (' FAILED' if r['error'] else ''))
     if a.write and not failed:
         for r in results: write(r['name'])
-        subprocess.run([str(Path(sys.executable).parent/'nbdev_clean')], cwd=root, check=True)   # as committed
+        for args in ([], ['--fname', str(LESSONS)]):   # as committed
+            subprocess.run([str(Path(sys.executable).parent/'nbdev_clean'), *args], cwd=root, check=True)
     problems = {r['name']: [r['error']] for r in failed}
     if not a.write: problems |= {r['name']: p for r in results if not r['error'] and (p := compare(r['name']))}
     build_site(results)
     print(f'docs: {len(list(SITE.glob("*.html")))} pages in {SITE} ({time.time() - t0:.0f} s)')
     for name, ps in problems.items():
-        for p in ps: print(f'docs: nbs/{name}.ipynb: {p}', file=sys.stderr)
+        for p in ps: print(f'docs: {notebooks()[name].relative_to(root)}: {p}', file=sys.stderr)
     if problems:
         print("docs: a notebook's outputs aren't its code's: run .ci/docs --write (and commit), or fix the error.",
               file=sys.stderr)

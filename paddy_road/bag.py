@@ -13,9 +13,9 @@ import torch
 from .core import DISEASES, DiskFull, check_accum, check_cuda_arch, check_num, check_room, free_gpu, is_oom
 from .data import kfold_names, paddy_path, tst_files
 from .launch import as_worker, in_launch, launch_each
-from .train import TrainingFailed
+from .train import TrainingFailed, check_tiny
 from .ensemble import (Member, MemberRecord, MemberResult, check_member, config_diff, member_config,
-                                 member_key, train_member)
+                                 member_key, members_from, train_member)
 from .store import Store, Wanted, resume_sources
 from .plan import DEFAULT_BUDGET_S, feed_check, member_minutes, plan_bag, plan_table, time_members
 from .feed import feed_rate
@@ -46,7 +46,8 @@ def _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, kw, **t
     "The run's `BagJob`: the data found, out_dir made and writable, each member's key and config."
     path, store = paddy_path(path, quiet=True), Store(out_dir).create()
     ids, n_train = [f.name for f in tst_files(path)], len(pd.read_csv(path/'train.csv'))
-    cfgs = [member_config(m, i % folds if folds else None, seed=kw.get('seed'), **train) for i, m in enumerate(members)]
+    cfgs = [member_config(m, i % folds if folds else None, seed=kw.get('seed'), tiny=kw.get('tiny', False), **train)
+            for i, m in enumerate(members)]
     wanted = [Wanted(member_key(members, i), c, float(m.weight), ids, list(DISEASES)) for i, (m, c) in
               enumerate(zip(members, cfgs))]
     need = (len(ids) + n_train) * (4 * len(DISEASES) + 120) + 2**16  # probabilities, names and records, with room
@@ -57,7 +58,8 @@ def _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, kw, **t
 def _check_args(members, epochs, accum, lr, time_budget, minutes, procs, folds, kw):
     "Every argument of `bag` in range, before anything is read or trained."
     if not isinstance(members, (list, tuple)) or not members or not all(isinstance(m, Member) for m in members):
-        raise TypeError(f"members={members!r}: give a non-empty list of Member(arch, size, item).")
+        raise TypeError(f"members={members!r}: give a non-empty list of Member(arch, size, item), or the lesson's "
+                        "dict {arch: {(item, size), ...}}.")
     check_num(epochs, 'epochs', lo=1, integer=True, hint='the lesson: 12')
     check_accum(accum, kw.get('bs', 64)); check_num(lr, 'lr', lo=0, above=True, hint='the lesson: 0.01')
     if time_budget is not None: check_num(time_budget, 'time_budget', lo=0, above=True, hint='seconds; None for none')
@@ -223,7 +225,7 @@ def _launched(job:BagJob, sources:list, retry_failed:bool, minutes) -> pd.DataFr
     return _account(job)
 
 # %% ../nbs/08c_bag.ipynb #416ea0a2
-def bag(members:list, path=None, out_dir='ensemble', epochs:int=12, accum:int=2, lr:float=0.01, pretrained:bool=True,
+def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12, accum:int=2, lr:float=0.01, pretrained:bool=True,
         time_budget:float=DEFAULT_BUDGET_S, # seconds from the start (default: Kaggle's 12 h less 30 min); None: none
         minutes='auto', # {member key: minutes} to plan with; 'measure': time a few batches; 'auto': measure on a GPU
         resume_from='kaggle', # folders of earlier runs; 'kaggle': every */<out_dir name> under /kaggle/input
@@ -232,9 +234,10 @@ def bag(members:list, path=None, out_dir='ensemble', epochs:int=12, accum:int=2,
         folds:int=None, # k: member i validates on fold i mod k (disjoint validation sets)
         fold_seed:int=0, retry_failed:bool=False, trainer=train_member, **kwargs) -> pd.DataFrame:
     "Train `members` over every GPU, planned first, each saved as it finishes; one row per member, whatever happened."
+    if isinstance(members, dict): members = members_from(members)   # the lesson's {arch: {(item, size), ...}}
     _check_args(members, epochs, accum, lr, time_budget, minutes, procs, folds, kwargs)
     check_cuda_arch()  # through NVML: a fork launch needs CUDA untouched here
-    for m in members: check_member(m)  # all of them, before the first epoch
+    for m in members: check_member(m); check_tiny(m.arch, kwargs.get('tiny', False), pretrained)  # before any epoch
     sources = resume_sources(resume_from, out_dir)
     job = _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, kwargs, epochs=epochs, accum=accum,
                lr=lr, pretrained=pretrained)

@@ -282,11 +282,11 @@ def paddy_demo(path:str=None, # Paddy data folder (default: PADDY_PATH, Kaggle i
 # %% ../nbs/13_cli.ipynb #1b124e38
 @console
 def paddy_synth(dest:str, # folder to create
-                scale:float=0.05, # fraction of the real counts (0.05: 520 train, 173 test images)
+                scale:float=0.05, # fraction of the real counts (0.05: 815 train, 173 test images)
                 width:int=120, # image width (the real images are 480)
                 height:int=160, # image height (the real images are 640)
                 seed:int=0, # random seed: same seed, same files
-                floor:int=16, # least images per label and per variety
+                floor:int=80, # least images a label (a variety: up to 16)
                ):
     "Write a synthetic Paddy set in the Kaggle layout."
     with usage():

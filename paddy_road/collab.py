@@ -15,7 +15,7 @@ from .train import check_fit
 
 # %% auto #0
 __all__ = ['movielens_format', 'load_movielens', 'find_movielens', 'movielens_path', 'crosstab', 'check_ratings', 'collab_dls',
-           'DotProduct', 'DotProductBias', 'create_params', 'DotProductBiasParams', 'fit_collab', 'dot_parts',
+           'DotProduct', 'DotProductBiasEmb', 'create_params', 'DotProductBias', 'fit_collab', 'dot_parts',
            'movie_biases', 'similar_movies', 'pca_plot', 'CollabNN', 'emb_sizes', 'recommend']
 
 # %% ../nbs/11_collab.ipynb #3812feec
@@ -173,8 +173,8 @@ def _check_model(n_users, n_movies, n_factors, y_range):
     if lo >= hi: raise ValueError(f"y_range={tuple(y_range)!r}: the low end must be below the high end, e.g. (0, 5.5).")
 
 class DotProduct(Module):
-    "The lesson's dot product of user and movie factors, optionally squashed into `y_range`."
-    def __init__(self, n_users, n_movies, n_factors, y_range=None):
+    "The lesson's dot product of user and movie factors, squashed into `y_range` (its first version: None)."
+    def __init__(self, n_users, n_movies, n_factors, y_range=(0, 5.5)):
         _check_model(n_users, n_movies, n_factors, y_range)
         self.user_factors, self.movie_factors = Embedding(n_users, n_factors), Embedding(n_movies, n_factors)
         self.y_range = y_range
@@ -182,8 +182,8 @@ class DotProduct(Module):
         res = (self.user_factors(x[:, 0]) * self.movie_factors(x[:, 1])).sum(dim=1)
         return res if self.y_range is None else sigmoid_range(res, *self.y_range)
 
-class DotProductBias(Module):
-    "The lesson's dot product plus user and movie biases, squashed into `y_range`."
+class DotProductBiasEmb(Module):
+    "The lesson's first `DotProductBias`: factors and biases in fastai `Embedding`s, squashed into `y_range`."
     def __init__(self, n_users, n_movies, n_factors, y_range=(0, 5.5)):
         _check_model(n_users, n_movies, n_factors, y_range)
         self.user_factors, self.user_bias = Embedding(n_users, n_factors), Embedding(n_users, 1)
@@ -200,8 +200,8 @@ def create_params(size) -> nn.Parameter:
     "A parameter of `size`, initialised from N(0, 0.01) like the lesson's."
     return nn.Parameter(torch.zeros(*size).normal_(0, 0.01))
 
-class DotProductBiasParams(Module):
-    "`DotProductBias` from plain parameters (the lesson's second version): indexing instead of `Embedding`."
+class DotProductBias(Module):
+    "The lesson's `DotProductBias` as it ends: plain parameters from `create_params`, indexed; factors and biases."
     def __init__(self, n_users, n_movies, n_factors, y_range=(0, 5.5)):
         _check_model(n_users, n_movies, n_factors, y_range)
         self.user_factors, self.user_bias = create_params([n_users, n_factors]), create_params([n_users])
@@ -211,7 +211,7 @@ class DotProductBiasParams(Module):
         users, movies = self.user_factors[x[:, 0]], self.movie_factors[x[:, 1]]
         res = (users * movies).sum(dim=1)
         res += self.user_bias[x[:, 0]] + self.movie_bias[x[:, 1]]
-        return sigmoid_range(res, *self.y_range)
+        return res if self.y_range is None else sigmoid_range(res, *self.y_range)
 
 # %% ../nbs/11_collab.ipynb #d92b0d3d
 def fit_collab(dls, model, epochs:int=5, lr:float=5e-3, wd:float=None):
@@ -231,7 +231,7 @@ def dot_parts(model) -> dict|None:
     if hasattr(model, 'u_weight'):  # fastai's EmbeddingDotBias, from collab_learner
         return dict(user=model.u_weight.weight, movie=model.i_weight.weight, user_bias=model.u_bias.weight,
                     movie_bias=model.i_bias.weight, y_range=model.y_range)
-    if type(model) not in (DotProduct, DotProductBias, DotProductBiasParams): return None
+    if type(model) not in (DotProduct, DotProductBiasEmb, DotProductBias): return None
     w = lambda o: o.weight if isinstance(o, nn.Embedding) else o
     ub, mb = getattr(model, 'user_bias', None), getattr(model, 'movie_bias', None)
     return dict(user=w(model.user_factors), movie=w(model.movie_factors), user_bias=None if ub is None else w(ub),

@@ -10,9 +10,9 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['LABEL_COUNTS', 'VARIETY_COUNTS', 'AGES', 'DISEASES', 'VARIETIES', 'SMALLEST', 'N_TRAIN', 'N_TEST', 'IMAGE_SIZE',
            'COMPETITION', 'KAGGLE_INPUT', 'TRAIN_COLS', 'LESSON_BS', 'LESSON_ITEM', 'item_tfm', 'item_hw', 'item_desc',
-           'check_num', 'check_size', 'check_arch', 'check_accum', 'first_few', 'cache_dir', 'read_csv', 'DiskFull',
-           'check_room', 'disk_full', 'atomic_write', 'writable_dir', 'FileRefused', 'read_regular', 'is_oom',
-           'free_gpu', 'reachable', 'check_cuda_arch']
+           'check_num', 'check_size', 'check_arch', 'timm_name', 'check_accum', 'first_few', 'cache_dir', 'read_csv',
+           'DiskFull', 'check_room', 'disk_full', 'OutOfMemory', 'free_memory', 'check_memory', 'atomic_write',
+           'writable_dir', 'FileRefused', 'read_regular', 'is_oom', 'free_gpu', 'reachable', 'check_cuda_arch']
 
 # %% ../nbs/00_core.ipynb #b22ec65b
 LABEL_COUNTS = {'normal': 1764, 'blast': 1738, 'hispa': 1594, 'dead_heart': 1442, 'tungro': 1088, 'brown_spot': 965,
@@ -102,6 +102,12 @@ def check_arch(arch, name:str='arch') -> str:
     raise ValueError(f"unknown timm architecture {arch!r}" + (f": did you mean {', '.join(close)}?" if close else
                                                                ": see timm.list_models()."))
 
+def timm_name(arch:str) -> str:
+    "timm 1.x's name for `arch`: the lesson's timm 0.6 names mapped ('convnext_small_in22k' -> 'convnext_small.fb_in22k')."
+    try: from timm.models._registry import get_deprecated_models
+    except ImportError: return arch   # timm 0.9 kept no map: its names are today's
+    return get_deprecated_models().get(arch, arch)
+
 # %% ../nbs/00_core.ipynb #06fddffa
 def check_accum(accum, # gradient accumulation: the number of micro-batches per step
                 bs:int=LESSON_BS, # the batch it splits
@@ -175,6 +181,28 @@ def disk_full(e:BaseException, folder, what:str, need:int=None) -> DiskFull|None
     try: low = isinstance(e, (OSError, RuntimeError)) and _free(folder) < 2**16  # torch's writer loses the errno
     except OSError: low = False
     return _disk_full(Path(folder), what, need) if low else None
+
+# %% ../nbs/00_core.ipynb #5e0a1c02
+class OutOfMemory(MemoryError):
+    "Data that can't be held: the message names what needs the memory, how much, and how much is free."
+
+def free_memory(device='cpu') -> int|None:
+    "Bytes that can still be allocated on `device` (Linux's MemAvailable for a CPU, a GPU's free memory), else None."
+    import torch
+    device = torch.device(device)
+    if device.type == 'cuda': return torch.cuda.mem_get_info(device)[0]
+    try:
+        for line in Path('/proc/meminfo').read_text().splitlines():
+            if line.startswith('MemAvailable:'): return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError): pass
+    return None
+
+def check_memory(need:int, what:str, device='cpu', fix:str=''):
+    "Raise `OutOfMemory` now when `device` can't hold `need` more bytes for `what` (nothing when it can't tell)."
+    free = free_memory(device)
+    if free is not None and need > free: raise OutOfMemory(
+        f"{what} needs about {need / 2**30:.2f} GiB of memory on {device} and {free / 2**30:.2f} GiB are free"
+        + (f": {fix}" if fix else '') + '.')
 
 # %% ../nbs/00_core.ipynb #7a1f3c55
 def _remove(p:Path):

@@ -9,19 +9,13 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 import numpy as np
 import torch
-from .core import check_accum, check_arch, check_num, first_few, item_desc, item_tfm
+from .core import check_accum, check_arch, check_num, first_few, item_desc, item_tfm, timm_name
 from .train import train_and_predict
 
 # %% auto #0
-__all__ = ['Member', 'lesson_members', 'check_member', 'train_member', 'member_key', 'member_config', 'MemberRecord',
-           'MemberResult', 'config_diff', 'preds_differ', 'EnsemblePreds', 'weighted_mean', 'oob']
-
-# %% ../nbs/08_ensemble.ipynb #1ff953c9
-def _timm_deprecated() -> dict:
-    try:
-        from timm.models._registry import get_deprecated_models
-        return get_deprecated_models()
-    except ImportError: return {}
+__all__ = ['Member', 'lesson_members', 'check_member', 'members_from', 'check_models', 'train_member', 'member_key',
+           'member_config', 'MemberRecord', 'MemberResult', 'config_diff', 'preds_differ', 'EnsemblePreds',
+           'weighted_mean', 'oob']
 
 # %% ../nbs/08_ensemble.ipynb #73773c1a
 @dataclass
@@ -34,7 +28,7 @@ class Member:
     epochs: int = None # default: bag's
     accum: int = None # default: bag's
     def __post_init__(self):
-        if (new := _timm_deprecated().get(self.arch)):
+        if isinstance(self.arch, str) and (new := timm_name(self.arch)) != self.arch:
             print(f"paddy_road: timm 0.6 name {self.arch!r} is {new!r} in timm 1.x; using that.")
             self.arch = new
     @property
@@ -90,6 +84,46 @@ def check_member(m:Member) -> Member:
     if m.accum is not None: check_accum(m.accum, where=f'{m.name}: ')
     return m
 
+# %% ../nbs/08_ensemble.ipynb #5c0d7e22
+def _models_members(models, weights) -> list:
+    "(the dict's arch, its Member) for every (item, size) pair of the lesson's `models` dict, checked, in a fixed order."
+    if not isinstance(models, dict) or not models: raise TypeError(
+        f"models={models!r}: give the lesson's dict, {{arch: {{(item, size), ...}}}}.")
+    weights = dict(weights or {})
+    if odd := [a for a in weights if timm_name(a) not in {timm_name(k) for k in models}]: raise ValueError(
+        f"weights: {odd[0]!r} is not an arch of models ({', '.join(map(str, models))}).")
+    res = []
+    for arch, details in models.items():
+        check_arch(arch, 'models arch')
+        if isinstance(details, (str, bytes, dict)) or not hasattr(details, '__iter__'): raise TypeError(
+            f"models[{arch!r}]={details!r}: give a set (or list) of (item, size) pairs.")
+        w = weights.get(arch, weights.get(timm_name(arch), 1.))
+        if timm_name(arch) != arch: print(f"paddy_road: timm 0.6 name {arch!r} is {timm_name(arch)!r} in timm 1.x; "
+                                          "using that.")
+        ms = []
+        for pair in details:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2: raise TypeError(
+                f"models[{arch!r}]: {_src(pair)} is not an (item, size) pair.")
+            item, size = pair
+            if callable(size) and not callable(item): raise TypeError(
+                f"models[{arch!r}]: ({_src(item)}, {_src(size)}) is (size, item); the lesson's dict holds (item, size) "
+                f"pairs: write ({_src(size)}, {_src(item)}).")
+            ms.append((arch, check_member(Member(timm_name(arch), size, item, weight=w))))
+        res += sorted(ms, key=lambda am: ('squish' not in item_desc(am[1].item), am[1].name))
+    return res
+
+def members_from(models:dict, # the lesson's {arch: {(item, size), ...}}
+                 weights:dict=None, # {arch: weight}: the lesson's ViT counted twice is {'vit_large_patch16_224': 2}
+                ) -> list:
+    "The lesson's `models` dict as checked `Member`s, each arch's pairs in a fixed order (a set has none)."
+    return [m for _, m in _models_members(models, weights)]
+
+def check_models(models:dict) -> dict:
+    "The lesson's `models` dict with every entry checked, each arch's (item, size) pairs a list in a fixed order."
+    res = {}
+    for arch, m in _models_members(models, None): res.setdefault(arch, []).append((m.item, m.size))
+    return res
+
 # %% ../nbs/08_ensemble.ipynb #5f52a81c
 def train_member(m:Member, path, epochs:int=12, accum:int=2, lr:float=0.01, pretrained:bool=True, **kwargs) -> dict:
     "Train one member, TTA on its validation set and the test images; returns predictions and metrics."
@@ -104,17 +138,19 @@ def member_key(members:list, i:int) -> str:
 
 def member_config(m:Member, fold=None, epochs:int=12, accum:int=2, lr:float=0.01, pretrained:bool=True,
                   seed:int=None, # a fixed seed (weights, augmentations) is recorded too; the lesson's bag has none
+                  tiny:bool=False, # a shrunk model (`paddy_learner`'s `tiny`) is recorded too, never taken for the real one
                  ) -> dict:
     "What a member's predictions depend on: arch, size, item, fold and training settings (its weight is not one)."
     return dict(arch=m.arch, size=str(m.size), item=item_desc(m.item), fold=fold, epochs=int(m.epochs or epochs),
                 accum=int(m.accum or accum), lr=float(lr), pretrained=bool(pretrained)) | (
-                {} if seed is None else dict(seed=int(seed)))
+                {} if seed is None else dict(seed=int(seed))) | (dict(tiny=True) if tiny else {})
 
 # %% ../nbs/08_ensemble.ipynb #ea857fda
 def _now() -> str: return datetime.now(timezone.utc).isoformat(timespec='seconds')
 
 _CONFIG_TYPES = dict(arch=str, size=str, item=str, fold=(int, type(None)), epochs=int, accum=int, lr=float,
-                     pretrained=bool, seed=int)
+                     pretrained=bool, seed=int, tiny=bool)
+_OPTIONAL = {'seed', 'tiny'}   # in a config only when set
 
 @dataclass
 class MemberRecord:
@@ -147,7 +183,7 @@ def _real(lo, hi=math.inf, above=False):
                       and (v > lo if above else v >= lo) and v <= hi)
 
 def _config_problem(c) -> str|None:
-    if not isinstance(c, dict) or not set(_CONFIG_TYPES) - {'seed'} <= set(c) or not set(c) <= set(_CONFIG_TYPES):
+    if not isinstance(c, dict) or not set(_CONFIG_TYPES) - _OPTIONAL <= set(c) or not set(c) <= set(_CONFIG_TYPES):
         return f'has keys {sorted(c) if isinstance(c, dict) else type(c).__name__}, not those of member_config'
     for k, v in c.items():
         t = _CONFIG_TYPES[k]

@@ -13,7 +13,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from torch.utils.weak import WeakIdKeyDictionary
 from .core import (LESSON_BS, atomic_write, cache_dir, check_accum, check_arch, check_num, check_size,
-                             item_hw)
+                             item_hw, timm_name)
 from .train import timm_model
 from .gpu import PUBLISHED, find_card, gpu_budget
 
@@ -163,7 +163,7 @@ def predict_mem(arch:str, size, bs:int, fp16:bool=True, n_out:int=10,
                 fused_attn:bool=None, # timm's fused attention: None as the installed timm does; the lesson's had none
                 cache:bool=True) -> dict:
     "Peak tensor memory (MiB) of one training step of `vision_learner`'s model for `arch`, traced with fake tensors."
-    check_arch(arch); check_size(size)
+    arch = timm_name(check_arch(arch)); check_size(size)   # the lesson's timm 0.6 names: today's model, and trace
     check_num(bs, 'bs', lo=1, integer=True); check_num(n_out, 'n_out', lo=1, integer=True)
     key, item, fused_attn = _key_for(arch, size, bs, fp16, n_out, item, fused_attn), item_hw(item), _fused(fused_attn)
     if cache and (hit := _cached(key)): return hit

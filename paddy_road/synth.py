@@ -13,7 +13,8 @@ from .core import (AGES, DISEASES, VARIETIES, LABEL_COUNTS, VARIETY_COUNTS, N_TE
                              atomic_write, check_num)
 
 # %% auto #0
-__all__ = ['SYNTH_VERSION', 'leaf_colour', 'synth_image', 'synth_paddy', 'synthetic_test_error', 'synth_default', 'synth_ratings']
+__all__ = ['SYNTH_VERSION', 'VARIETY_FLOOR', 'MOVIELENS_SHAPES', 'leaf_colour', 'synth_image', 'synth_paddy',
+           'synthetic_test_error', 'synth_default', 'synth_ratings', 'movielens_like']
 
 # %% ../nbs/01_synth.ipynb #f927ebe3
 def leaf_colour(variety:str, age:int=70) -> np.ndarray:
@@ -79,7 +80,9 @@ def _scaled_counts(counts:dict, scale:float, floor:int, total:int=None) -> dict:
     return res
 
 # %% ../nbs/01_synth.ipynb #36ba83f9
-SYNTH_VERSION = 2  # bump when synth_image changes, so cached sets are rebuilt
+SYNTH_VERSION = 3  # bump when the default set changes (3: 80 images a label), so cached sets are rebuilt
+
+VARIETY_FLOOR = 16   # least images a variety (fewer when `floor` is lower): each in the training and validation sets
 
 def _synth_table(n_labels:dict, n_varieties:dict, rng, first_id:int) -> pd.DataFrame:
     "Rows of (image_id,label,variety,age), with label, variety and age independent."
@@ -92,9 +95,10 @@ def _synth_table(n_labels:dict, n_varieties:dict, rng, first_id:int) -> pd.DataF
     return pd.DataFrame(dict(image_id=ids, label=labels, variety=varieties, age=ages))
 
 def _synth_tables(scale:float, floor:int, rng) -> tuple:
-    "The training table (real counts x `scale`, at least `floor`) and the test table (the real test share)."
+    "The training table (real counts x `scale`, at least `floor` a label) and the test table (the real test share)."
     n_lab = _scaled_counts(LABEL_COUNTS, scale, floor)
-    trn = _synth_table(n_lab, _scaled_counts(VARIETY_COUNTS, scale, floor, sum(n_lab.values())), rng, 100001)
+    n_var = _scaled_counts(VARIETY_COUNTS, scale, min(floor, VARIETY_FLOOR), sum(n_lab.values()))
+    trn = _synth_table(n_lab, n_var, rng, 100001)
     n_tst = max(len(DISEASES), round(N_TEST*scale))
     tst_lab = _scaled_counts(LABEL_COUNTS, n_tst/N_TRAIN, 1, n_tst)
     tst = _synth_table(tst_lab, _scaled_counts(VARIETY_COUNTS, n_tst/N_TRAIN, 1, sum(tst_lab.values())), rng, 200001)
@@ -111,10 +115,10 @@ def _write_images(dest:Path, trn:pd.DataFrame, tst:pd.DataFrame, size, seeds):
         synth_image(r.label, r.variety, r.age, size, sd).save(dest/'test_images'/r.image_id, quality=90)
 
 def synth_paddy(dest, # folder to create (must not exist, or be empty)
-                scale:float=0.05, # fraction of the real counts: 0.05 gives 520 train and 173 test images
+                scale:float=0.05, # fraction of the real counts: 0.05 gives 815 train and 173 test images
                 size:tuple=(120, 160), # (width, height): portrait like the real 480x640, 4x smaller
                 seed:int=0, # same seed, same bytes
-                floor:int=16, # least images per label and per variety, so each is in train and valid
+                floor:int=80, # least images a label (80: one batch of 64 after the 20% split); a variety: up to 16
                ) -> Path:
     "Write a synthetic Paddy set in the Kaggle layout: train_images/, train.csv, test_images/, sample_submission.csv."
     check_num(scale, 'scale', lo=0, hi=1, above=True, hint="a fraction of the real set's 10,407 images; 1: as many")
@@ -193,3 +197,43 @@ def synth_ratings(dest, n_users:int=400, n_movies:int=900, n_factors:int=6, n_ra
         .iloc[order].to_csv(dest/'u.data', sep='\t', header=False, index=False)
     _write_titles(dest/'u.item', n_movies)
     return dest
+
+# %% ../nbs/01_synth.ipynb #6a7c0002
+MOVIELENS_SHAPES = {'100k': (943, 1682, 100_000), '1m': (6040, 3706, 1_000_209), '10m': (69878, 10677, 10_000_054),
+                    '25m': (162541, 59047, 25_000_095)}   # users, movies, ratings of each GroupLens release
+
+def _distinct_pairs(rng, p_user, p_movie, n:int) -> tuple:
+    "`n` distinct (user, movie) pairs drawn with the given probabilities, in a random order."
+    n_movies, keys = len(p_movie), np.empty(0, dtype=np.int64)
+    while len(keys) < n:
+        k = int((n - len(keys)) * 1.2) + 1000
+        new = rng.choice(len(p_user), k, p=p_user).astype(np.int64) * n_movies + rng.choice(n_movies, k, p=p_movie)
+        keys = np.unique(np.concatenate([keys, new]))
+    keys = keys[rng.permutation(len(keys))[:n]]
+    return (keys // n_movies).astype(np.int32), (keys % n_movies).astype(np.int32)
+
+def movielens_like(size='100k', # a key of MOVIELENS_SHAPES, or (users, movies, ratings)
+                   seed:int=0, n_factors:int=8, noise:float=0.8,
+                   chunk:int=2**20, # rows computed at a time: bounds the memory the ratings take to compute
+                  ) -> pd.DataFrame:
+    "Ratings (user, movie, rating: int32, int32, float32) shaped like a MovieLens release, from latent factors."
+    if isinstance(size, str):
+        if size not in MOVIELENS_SHAPES: raise ValueError(f"size={size!r}: use one of {', '.join(MOVIELENS_SHAPES)}, "
+                                                          "or (users, movies, ratings).")
+        size = MOVIELENS_SHAPES[size]
+    n_users, n_movies, n = (check_num(v, name, lo=2, integer=True)
+                            for v, name in zip(size, ('users', 'movies', 'ratings')))
+    if n > n_users * n_movies // 4: raise ValueError(
+        f"{n:,} ratings from {n_users:,} users and {n_movies:,} movies: at most a quarter of the pairs, "
+        f"{n_users * n_movies // 4:,}.")
+    rng = np.random.default_rng(check_num(seed, 'seed', lo=0, integer=True))
+    pop = rng.permutation(1 / np.arange(1, n_movies + 1) ** 0.9); act = rng.lognormal(0, 1.0, n_users)
+    u, m = _distinct_pairs(rng, act / act.sum(), pop / pop.sum(), n)
+    uf, mf = rng.normal(0, 1, (n_users, n_factors)), rng.normal(0, 1, (n_movies, n_factors))
+    ub, mb = rng.normal(0, 0.4, n_users), rng.normal(0, 0.6, n_movies)
+    r = np.empty(n, dtype=np.float32)
+    for a in range(0, n, chunk):
+        uu, mm = u[a:a + chunk], m[a:a + chunk]
+        z = 3.5 + ub[uu] + mb[mm] + 0.8 * (uf[uu] * mf[mm]).sum(1) / np.sqrt(n_factors) + rng.normal(0, noise, len(uu))
+        r[a:a + chunk] = np.clip(np.rint(z), 1, 5)
+    return pd.DataFrame(dict(user=u + 1, movie=m + 1, rating=r))

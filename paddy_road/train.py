@@ -7,7 +7,8 @@ from __future__ import annotations
 import os, random, time
 from pathlib import Path
 import torch, torch.nn as nn
-from .core import LESSON_BS, check_accum, check_cuda_arch, check_num, check_size, item_tfm, reachable
+from .core import (LESSON_BS, check_accum, check_arch, check_cuda_arch, check_num, check_size, item_tfm,
+                             reachable, timm_name)
 from .data import paddy_dls, paddy_path, tst_files
 from .launch import alone, gloo_broadcast, init_worker, launch
 from .accum import GradAccum
@@ -15,15 +16,15 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.tracker import TerminateOnNaNCallback
 
 # %% auto #0
-__all__ = ['weights_available', 'WeightsUnavailable', 'check_pretrained', 'use_pretrained', 'NCHWBody', 'fix_nhwc',
-           'check_batches', 'paddy_learner', 'timm_model', 'loader_kw', 'train_learner', 'check_fit', 'fit_recipe',
-           'train', 'TrainingFailed', 'StopOnNaN', 'train_and_predict', 'train_parallel']
+__all__ = ['TINY', 'weights_available', 'WeightsUnavailable', 'check_pretrained', 'use_pretrained', 'NCHWBody', 'fix_nhwc',
+           'check_batches', 'paddy_learner', 'timm_model', 'tiny_kwargs', 'check_tiny', 'loader_kw', 'train_learner',
+           'check_fit', 'fit_recipe', 'train', 'TrainingFailed', 'StopOnNaN', 'train_and_predict', 'train_parallel']
 
 # %% ../nbs/05_train.ipynb #8de918ab
 def weights_available(arch:str, timeout:float=3.) -> str|None:
     "'cached' or 'online' when timm could load `arch`'s pretrained weights now, else None."
     import timm
-    try: hub_id = timm.models.get_pretrained_cfg(arch).hf_hub_id
+    try: hub_id = timm.models.get_pretrained_cfg(timm_name(arch)).hf_hub_id   # the lesson's 0.6 names have no cfg
     except Exception: return None  # unknown arch or no pretrained weights: timm will say so itself
     if hub_id:
         from huggingface_hub import try_to_load_from_cache
@@ -44,7 +45,7 @@ def check_pretrained(arch:str, weights_file=None, # a local copy of the weights 
             f"weights_file={str(weights_file)!r} is not a file: give the path of {arch}'s model.safetensors.")
         return dict(pretrained_cfg_overlay=dict(file=str(weights_file)))
     if weights_available(arch) is not None: return {}
-    try: hub = timm.models.get_pretrained_cfg(arch).hf_hub_id or arch
+    try: hub = timm.models.get_pretrained_cfg(timm_name(arch)).hf_hub_id or arch
     except Exception: hub = arch
     raise WeightsUnavailable(
         f"pretrained weights for {arch} are not in the cache and huggingface.co can't be reached (no network, or "
@@ -87,9 +88,12 @@ def check_batches(dls):
 
 def paddy_learner(dls, arch, pretrained:bool=True,
                   weights_file=None, # a local copy of the pretrained weights (timm's model.safetensors)
+                  tiny:bool=False, # `arch` shrunk to a few narrow layers (`tiny_kwargs`): needs pretrained=False
                   **kwargs):
     "`vision_learner` that also works for Swin and SwinV2; a set smaller than a batch or unreachable weights refused."
     from fastai.vision.all import vision_learner
+    if isinstance(arch, str): arch = timm_name(arch)   # the lesson's timm 0.6 names: today's weights, no warning
+    kwargs |= check_tiny(arch, tiny, pretrained)
     check_batches(dls)
     if pretrained: kwargs |= check_pretrained(arch, weights_file)   # before timm retries the hub for a minute
     learn = vision_learner(dls, arch, pretrained=pretrained, **kwargs)
@@ -108,6 +112,32 @@ def timm_model(arch:str, n_out:int=10, pretrained:bool=False, device='cpu', fuse
     finally: tcfg._USE_FUSED_ATTN = old
     return fix_nhwc(model)
 
+# %% ../nbs/05_train.ipynb #7c1e5a91
+TINY = {  # timm module -> keywords that build its models with one block per stage and a few channels
+    'convnext': dict(depths=(1, 1, 1, 1), dims=(16, 32, 64, 128)),
+    'vision_transformer': dict(embed_dim=48, depth=2, num_heads=3),
+    'swin_transformer': dict(embed_dim=16, depths=(1, 1, 1, 1), num_heads=(1, 2, 4, 8)),
+    'swin_transformer_v2': dict(embed_dim=16, depths=(1, 1, 1, 1), num_heads=(1, 2, 4, 8)),
+    'resnet': dict(layers=(1, 1, 1, 1), channels=(8, 16, 32, 64), stem_width=8),
+}
+
+def tiny_kwargs(arch:str) -> dict:
+    "timm keywords that build `arch` from its own blocks, one per stage and a few channels (random weights only)."
+    from timm.models import is_model_in_modules
+    name = timm_name(check_arch(arch))
+    if (mod := next((m for m in TINY if is_model_in_modules(name, [m])), None)) is None: raise ValueError(
+        f"tiny=True: paddy_road can shrink {', '.join(TINY)} models, not {arch}; train a small architecture instead, "
+        "e.g. 'resnet18', or leave tiny out.")
+    return dict(TINY[mod])
+
+def check_tiny(arch:str, tiny:bool, pretrained:bool) -> dict:
+    "`tiny_kwargs(arch)` when `tiny`, else {}; a shrunk model with pretrained weights is refused."
+    if not isinstance(tiny, bool): raise TypeError(f"tiny={tiny!r}: use True or False.")
+    if not tiny: return {}
+    if pretrained: raise ValueError(f"tiny=True shrinks {arch} to a few narrow layers, which no pretrained weights "
+                                    "fit: pass pretrained=False too.")
+    return tiny_kwargs(arch)
+
 # %% ../nbs/05_train.ipynb #88bf540d
 def loader_kw() -> dict:
     "DataLoader keywords here: none with a GPU; `num_workers=0` on a CPU, whose cores the model's threads use."
@@ -119,11 +149,14 @@ def train_learner(arch:str, size, item=None, # an int (squish-resize to it) or a
                   split_seed:int=None, # seed of the random split (default: `seed`, else a fresh random one)
                   pretrained:bool=True, fp16:bool=None, cbs=(),
                   num_workers:int=None, # data-loading processes (default: fastai's, one per core; 0 for tiny CPU runs)
+                  tiny:bool=False, # the model shrunk to a few narrow layers (`tiny_kwargs`): needs pretrained=False
                   **kwargs):
     "The learner the lesson's `train` builds (data, split, accumulation, mixed precision), not yet trained."
     from fastai.vision.all import error_rate, set_seed
     check_cuda_arch()  # a card this torch can't run on: say so now, not at the first batch
     accum, item, size = check_accum(accum, bs), item_tfm(item), check_size(size)
+    if isinstance(arch, str): check_arch(arch)   # a typo: timm's closest names, before the data is read
+    check_tiny(arch, tiny, pretrained)
     for name, v in dict(seed=seed, split_seed=split_seed, num_workers=num_workers).items():
         if v is not None: check_num(v, name, lo=0, integer=True)
     if not isinstance(pretrained, bool): raise TypeError(f"pretrained={pretrained!r}: use True or False.")
@@ -134,7 +167,8 @@ def train_learner(arch:str, size, item=None, # an int (squish-resize to it) or a
     dl_kw = {} if num_workers is None else dict(num_workers=num_workers)
     dls = paddy_dls(path, size=size, item=item, bs=bs // accum, seed=split_seed, label=label, valid_names=valid_names,
                     **dl_kw)
-    learn = paddy_learner(dls, arch, metrics=error_rate, pretrained=pretrained, cbs=[GradAccum(bs), *cbs], **kwargs)
+    learn = paddy_learner(dls, arch, metrics=error_rate, pretrained=pretrained, cbs=[GradAccum(bs), *cbs], tiny=tiny,
+                          **kwargs)
     if fp16 if fp16 is not None else torch.cuda.is_available(): learn = learn.to_fp16()
     learn.split_seed, learn.data_path = split_seed, path
     return learn

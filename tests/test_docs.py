@@ -14,6 +14,7 @@ SHOTS = {  # screenshot: (page, the text of the first thing in it, the text of t
     'collab-pca.png': ('collab.html', 'pca_plot(learn.model', 'pca_plot(learn.model'),
     'memplan-cards.png': ('memplan.html', 'table = card_table()', 'plot_card_table(table)'),
     'plan-two-t4.png': ('plan.html', 'lesson_mins = published_minutes(lesson_members()', 'plot_plan(two_t4)'),
+    'lesson-part-3-sweep.png': ('road_to_the_top_part_3.html', 'sweep = accum_sweep(', 'plot_card_table(card_table('),
 }
 
 def _ready():
@@ -43,10 +44,15 @@ def ids(name:str) -> set:
     p = _Ids(); p.feed((SITE/name).read_text()); return p.ids
 
 def test_every_notebook_has_a_page():
+    "Every notebook (the library's, the lesson's) has its page; the lesson's come first in the menu."
     _ready()
-    stems = [f.stem for f in (ROOT/'nbs').glob('*.ipynb') if not f.stem.startswith('_')]
+    stems = [f.stem for d in ('nbs', 'lessons') for f in (ROOT/d).glob('*.ipynb') if not f.stem.startswith('_')]
     want = {'index.html', 'api.html'} | {f"{n.split('_', 1)[1] if n[0].isdigit() else n}.html".lower() for n in stems}
     assert want <= set(PAGES), sorted(want - set(PAGES))
+    menu = (SITE/'index.html').read_text().split('<nav>')[1].split('</nav>')[0]
+    names = sorted(f.stem for f in (ROOT/'lessons').glob('*.ipynb'))
+    lessons = [menu.index(f'href="{n.split("_", 1)[1].lower()}.html"') for n in names]
+    assert lessons == sorted(lessons) and max(lessons) < menu.index('href="core.html"'), menu
 
 @pytest.mark.parametrize('name', PAGES)
 def test_page(browser, name):
@@ -71,7 +77,7 @@ def test_page(browser, name):
             assert {u.fragment, unquote(u.fragment)} & ids(target.name), f'{name}: {href}: no such anchor'
 
 def test_screenshots(browser):
-    "Three pages as a reader sees them, in _docs/screenshots/: the collab PCA map, the memory table and plot, the plan."
+    "Four pages as a reader sees them, in _docs/screenshots/: collab PCA, memory table, plan, part 3's sweep."
     out = SITE/'screenshots'
     out.mkdir(exist_ok=True)
     for fn, (name, start, end) in SHOTS.items():
