@@ -24,6 +24,7 @@ from .bag import *
 from .xent import *
 from .multitarget import *
 from .collab import *
+from .lazyadam import *
 from .fastcollab import *
 from .cli import *
 
@@ -32,5 +33,5 @@ __all__ = ['ROOMS']
 
 # %% ../nbs/14_all.ipynb #e5f6a7b8
 ROOMS = ('core', 'claims', 'synth', 'data', 'feed', 'submit', 'launch', 'accum', 'train', 'gpu', 'memtrace', 'memplan',
-         'ensemble', 'store', 'plan', 'bag', 'xent', 'multitarget', 'collab', 'fastcollab', 'cli')
+         'ensemble', 'store', 'plan', 'bag', 'xent', 'multitarget', 'collab', 'lazyadam', 'fastcollab', 'cli')
 __all__ = ['ROOMS'] + [n for r in ROOMS for n in _importlib.import_module(f'paddy_road.{r}').__all__]

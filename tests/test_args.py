@@ -3,11 +3,11 @@ import contextlib, io, math, re
 from pathlib import Path
 import numpy as np, pytest, torch
 from hypothesis import HealthCheck, given, settings, strategies as st
-from paddy_road import collab, fastcollab, memtrace, plan, synth, train
+from paddy_road import collab, fastcollab, lazyadam, memtrace, plan, synth, train
 from paddy_road.core import check_accum
 from paddy_road.core import DISEASES
 from paddy_road.data import kfold_names, paddy_dls, tst_files
-from paddy_road.ensemble import Member, check_member
+from paddy_road.ensemble import Member, check_member, members_from
 from paddy_road.gpu import gpu_budget
 from paddy_road.bag import bag
 from paddy_road.submit import submission
@@ -32,6 +32,9 @@ BAD = {
                        NON_FINITE.map(lambda x: ('cell', x))),
     'size': st.one_of(NOT_NUMBERS, NON_FINITE, st.integers(max_value=7), st.integers(min_value=8193), st.just((64,)),
                       st.just((0, 64)), st.just((64, 64, 64))),
+    'flag': st.one_of(st.sampled_from([None, 0, 1, 1.0, 'yes', 'True', [True], torch.tensor(True)]),
+                      st.text(max_size=4)),
+    'engine': st.one_of(NOT_NUMBERS, st.text(max_size=8).filter(lambda s: s not in fastcollab.ENGINES)),
 }
 
 @pytest.fixture(scope='module')
@@ -96,9 +99,20 @@ def cases(paddy, tmp:Path, ratings) -> list:
          'nonneg'),
         (lambda v: collab.recommend(collab.DotProductBias(60, 80, 5), dls.classes, ratings, 1, k=v), 'k', 'count'),
         (lambda v: submission(probs(v), DISEASES, paddy, tmp/'x.csv'), 'probs', 'probs'),
+        (lambda v: fastcollab.fit_fast(collab.DotProductBias(60, 80, 5), dls, show=False, engine=v), 'engine',
+         'engine'),
+        (lambda v: fastcollab.wd_sweep(dls, epochs=v), 'epochs', 'count'),
+        (lambda v: lazyadam.schedule(v, 5e-3, 0.1), 'steps', 'count'),
+        (lambda v: lazyadam.schedule(100, v, 0.1), 'lr', 'positive'),
+        (lambda v: lazyadam.schedule(100, 5e-3, v), 'wd', 'nonneg'),
+        (lambda v: synth.movielens_like((v, 100, 1000)), 'users', 'count'),
+        (lambda v: synth.movielens_like((100, 100, v)), 'ratings', 'count'),
+        (lambda v: synth.movielens_like(seed=v), 'seed', 'count0'),
+        (lambda v: members_from({'resnet10t': {(32, 32)}}, weights={'resnet10t': v}), 'weight', 'positive'),
+        (lambda v: train.train_learner('resnet10t', 32, path=paddy, pretrained=False, tiny=v), 'tiny', 'flag'),
     ]
 
-N_CASES = 37
+N_CASES = 47
 
 @FIXTURES
 @given(i=st.integers(0, N_CASES - 1), data=st.data())
