@@ -225,7 +225,8 @@ def _launched(job:BagJob, sources:list, retry_failed:bool, minutes) -> pd.DataFr
     return _account(job)
 
 # %% ../nbs/08c_bag.ipynb #416ea0a2
-def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12, accum:int=2, lr:float=0.01, pretrained:bool=True,
+def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12, accum:int=2, lr:float=0.01,
+        pretrained:bool=True,
         time_budget:float=DEFAULT_BUDGET_S, # seconds from the start (default: Kaggle's 12 h less 30 min); None: none
         minutes='auto', # {member key: minutes} to plan with; 'measure': time a few batches; 'auto': measure on a GPU
         resume_from='kaggle', # folders of earlier runs; 'kaggle': every */<out_dir name> under /kaggle/input

@@ -103,7 +103,7 @@ def check_arch(arch, name:str='arch') -> str:
                                                                ": see timm.list_models()."))
 
 def timm_name(arch:str) -> str:
-    "timm 1.x's name for `arch`: the lesson's timm 0.6 names mapped ('convnext_small_in22k' -> 'convnext_small.fb_in22k')."
+    "timm 1.x's name for `arch`: the lesson's timm 0.6 names mapped (convnext_small_in22k: convnext_small.fb_in22k)."
     try: from timm.models._registry import get_deprecated_models
     except ImportError: return arch   # timm 0.9 kept no map: its names are today's
     return get_deprecated_models().get(arch, arch)

@@ -86,7 +86,7 @@ def check_member(m:Member) -> Member:
 
 # %% ../nbs/08_ensemble.ipynb #5c0d7e22
 def _models_members(models, weights) -> list:
-    "(the dict's arch, its Member) for every (item, size) pair of the lesson's `models` dict, checked, in a fixed order."
+    "(the dict's arch, its Member) for each (item, size) pair of the lesson's `models` dict, checked, in a fixed order."
     if not isinstance(models, dict) or not models: raise TypeError(
         f"models={models!r}: give the lesson's dict, {{arch: {{(item, size), ...}}}}.")
     weights = dict(weights or {})
@@ -138,7 +138,7 @@ def member_key(members:list, i:int) -> str:
 
 def member_config(m:Member, fold=None, epochs:int=12, accum:int=2, lr:float=0.01, pretrained:bool=True,
                   seed:int=None, # a fixed seed (weights, augmentations) is recorded too; the lesson's bag has none
-                  tiny:bool=False, # a shrunk model (`paddy_learner`'s `tiny`) is recorded too, never taken for the real one
+                  tiny:bool=False, # a shrunk model (`paddy_learner`'s `tiny`): recorded, never taken for the real one
                  ) -> dict:
     "What a member's predictions depend on: arch, size, item, fold and training settings (its weight is not one)."
     return dict(arch=m.arch, size=str(m.size), item=item_desc(m.item), fold=fold, epochs=int(m.epochs or epochs),
