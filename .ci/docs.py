@@ -3,14 +3,18 @@
 
   .ci/docs                  run every notebook in a fresh process (slow cells too; `cuda`, `notest` and `eval: false`
                             cells not), check each notebook's committed outputs against the fresh ones, build _docs/
-  .ci/docs --write          the same, writing the fresh outputs into nbs/*.ipynb and lessons/*.ipynb (commit them)
-  .ci/docs --only 11_collab the same for some notebooks (the site then has those pages only)
+  .ci/docs --tested DIR     the same, but a notebook that the README's `nbdev_test` ran and recorded in DIR (CI's
+                            .ci/record.py) is checked against that run's outputs instead of being run again
+  .ci/docs --write          rerun the notebooks whose inputs changed (it says which, and why) and write their fresh
+                            outputs into nbs/*.ipynb and lessons/*.ipynb (commit them); `--write --all` reruns all
+  .ci/docs --only 11_collab the same for some notebooks
 
 The notebooks carry their outputs so that a reader on GitHub, Kaggle or Colab sees the tables and plots without running
 anything. Outputs are normalised when they are written (progress bars dropped, temporary paths, host names, process ids,
 clock times and fastai's epoch times replaced by placeholders) and every run starts from the same seeds, so a rerun
 rewrites nothing. The check fails when a notebook's committed outputs were made by other code (each notebook records a
-digest of its code and of the library's; any change to either needs `--write`), when a fresh run gives other outputs
+digest of what its outputs depend on: its code cells, the modules it reaches, the data files they name, the settings;
+see .ci/provenance.py; a change to any of them needs `--write`), when a fresh run gives other outputs
 (compared with numbers masked, since a machine may round otherwise), or when any cell raises.
 
 The site: nbdev's processing of each executed notebook (directives, `show_doc` for every export, links), rendered to
@@ -20,19 +24,20 @@ a landing page from index.ipynb and an API page listing every public name.
 The lesson's own notebooks (lessons/*.ipynb) are run the same way, each in an empty temporary folder (they write a
 submission and an ensemble folder where they run, as they would in /kaggle/working), and listed first in the site.
 """
-import argparse, ast, configparser, difflib, hashlib, html, json, os, re, shutil, subprocess, sys, tempfile, time
+import argparse, ast, configparser, difflib, html, json, os, re, shutil, subprocess, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(root/'.ci'))
 from nbrun import directives   # noqa: E402 (nbdev's `#| key: value` lines, read as nbrun reads them)
+from provenance import inputs, digest, why   # noqa: E402
+from record import PREAMBLE   # noqa: E402 (the seeds every run starts from, the test run's recording included)
 cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(root/'settings.ini')
 NBS, SITE, WORK = root/cfg['DEFAULT']['nbs_path'], root/cfg['DEFAULT']['doc_path'], root/'_proc'/'site'
 LESSONS = root/'lessons'
 SKIP = set(cfg['DEFAULT']['tst_flags'].split()) - {'slow'}   # slow cells run: their outputs are worth showing
 DOC_HOST = cfg['DEFAULT']['doc_host'] + cfg['DEFAULT']['doc_baseurl']
-PREAMBLE = 'import random as _r, numpy as _np, torch as _t; _r.seed(0); _np.random.seed(0); _t.manual_seed(0)'
 
 def page(stem:str) -> str:
     "A notebook's page, as nbdev names it: '08c_bag' -> 'bag.html'."
@@ -43,16 +48,15 @@ def runs(src:str) -> bool:
     d = directives(src)
     return 'nbdev_export(' not in src and d.get('eval', '').lower() != 'false' and not SKIP & set(d)
 
-def provenance(nb:dict) -> str:
-    "A digest of what a notebook's outputs depend on: its code cells, the library, its shipped data, the settings."
-    h = hashlib.sha256()
-    for c in nb['cells']:
-        if c['cell_type'] == 'code': h.update(''.join(c['source']).encode() + b'\0')
-    for f in sorted((root/'paddy_road').glob('*')):
-        if f.is_file() and f.name != '_modidx.py' and f.suffix in ('.py', '.json'):
-            h.update(f.name.encode() + f.read_bytes())
-    h.update((root/'settings.ini').read_bytes())
-    return h.hexdigest()[:16]
+def provenance(nb:dict) -> dict:
+    "What a notebook's outputs depend on, each input's digest and the whole's (.ci/provenance.py)."
+    ins = inputs(nb)
+    return dict(outputs_from=digest(ins), inputs=ins)
+
+def stale(fn:Path) -> str:
+    "Why notebook `fn`'s committed outputs are not its present inputs' ('' when they are)."
+    nb = json.loads(fn.read_text()); rec, now = nb['metadata'].get('paddy_road', {}), provenance(nb)
+    return '' if rec.get('outputs_from') == now['outputs_from'] else why(rec.get('inputs', {}), now['inputs'])
 
 # Outputs: what changes from run to run is replaced, what is noise is dropped.
 _ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
@@ -112,19 +116,33 @@ def run_one(fn:Path) -> dict:
     sh.run_cell(PREAMBLE)
     for i, c in enumerate(nb.cells):
         if c.cell_type != 'code': continue
-        if error or not runs(c.source): c.outputs = []; continue
+        c.outputs = []   # execnb keeps a cell's old outputs when it prints nothing
+        if error or not runs(c.source): continue
         sh.cell(c)
         c.outputs = clean_outputs(c.outputs)
         if sh.exc is not None or any(o['output_type'] == 'error' for o in c.outputs):
             error = f"cell {i}: {type(sh.exc).__name__ if sh.exc else 'error output'}: {str(sh.exc)[:500]}"
-    d = nb2dict(nb)
-    d['metadata']['paddy_road'] = dict(outputs_from=provenance(d))
+    return finish(fn, nb2dict(nb), error, time.time() - t0)
+
+def finish(fn:Path, d:dict, error, seconds:float) -> dict:
+    "An executed notebook saved with its provenance, and its page rendered."
+    d['metadata']['paddy_road'] = provenance(json.loads(fn.read_text()))
     (WORK/'exec').mkdir(parents=True, exist_ok=True)
     (WORK/'exec'/fn.name).write_text(json.dumps(d, indent=1, ensure_ascii=False) + '\n')
-    res = dict(name=fn.stem, seconds=round(time.time() - t0), error=error, **heading(d))
+    res = dict(name=fn.stem, seconds=round(seconds), error=error, **heading(d))
     if not error:
         (WORK/'html').mkdir(parents=True, exist_ok=True); (WORK/'html'/f'{fn.stem}.html').write_text(render(d, fn))
     return res
+
+def from_record(fn:Path, rec:Path) -> dict:
+    "A notebook as the test run executed it (.ci/record.py's outputs by cell id), cleaned as a docs run cleans."
+    r, d = json.loads(rec.read_text()), json.loads(fn.read_text())
+    error = f"the test run failed: {r['exc']}" if r['exc'] else None
+    for i, c in enumerate(d['cells']):
+        if c['cell_type'] != 'code': continue
+        c['outputs'] = clean_outputs(r['outputs'].get(c.get('id'), []))
+        if not error and any(o['output_type'] == 'error' for o in c['outputs']): error = f'cell {i}: error output'
+    return finish(fn, d, error, 0)
 
 def imports(src:str) -> bool:
     "Whether a cell only imports (`from nbdev.showdoc import *`, say)."
@@ -165,7 +183,8 @@ def render(d:dict, fn:Path) -> str:
         d = directives(c.source)
         c.source = '\n'.join(l for l in c.source.splitlines() if not l.startswith('#|')).strip()
         if d.get('echo', '').lower() == 'false' or re.fullmatch(r'show_doc\([^\n]*\)', c.source):
-            c.transient = dict(remove_source=True)   # show_doc's own call is not for the reader
+            c.metadata['transient'] = dict(remove_source=True)   # show_doc's call is not for the reader (nbconvert
+            # reads cell.metadata.transient, as its TagRemovePreprocessor sets it)
     body, _ = HTMLExporter(template_name='basic', exclude_input_prompt=True,
                            exclude_output_prompt=True).from_notebook_node(node)
     return re.sub(r'\{target="_blank"[^}]*\}', '', body)   # a Quarto link attribute in show_doc's markdown
@@ -201,9 +220,11 @@ PAGE = '''<!doctype html>
 
 def local_links(body:str) -> str:
     "Links made local: the online docs' own pages, and the notebooks (nbs/08c_bag.ipynb -> bag.html)."
-    body = body.replace(f'href="{DOC_HOST}/', 'href="')
-    return re.sub(r'href="(?:\.\./)?(?:nbs/|lessons/)?([\w.-]+)\.ipynb(#[^"]*)?"',
-                  lambda m: f'href="{page(m[1])}{m[2] or ""}"', body)
+    body, have = body.replace(f'href="{DOC_HOST}/', 'href="'), notebooks()
+    def fix(m):   # checked against the notebooks that exist: '05_multitarget' is no page because 10_multitarget is
+        if m[1] not in have: raise RuntimeError(f'a link to {m[1]}.ipynb, a notebook that does not exist')
+        return f'href="{page(m[1])}{m[2] or ""}"'
+    return re.sub(r'href="(?:\.\./)?(?:nbs/|lessons/)?([\w.-]+)\.ipynb(#[^"]*)?"', fix, body)
 
 def _slug(text:str) -> str:
     "Pandoc's (and so Quarto's) id for a heading: lower case, punctuation dropped, spaces as hyphens."
@@ -286,8 +307,7 @@ def compare(name:str) -> list:
     fn = notebooks()[name]
     old, new = json.loads(fn.read_text()), json.loads((WORK/'exec'/f'{name}.ipynb').read_text())
     probs = []
-    if old['metadata'].get('paddy_road', {}).get('outputs_from') != new['metadata']['paddy_road']['outputs_from']:
-        probs.append('its outputs were made by other code (the notebook or the library has changed since)')
+    if reason := stale(fn): probs.append(f'its outputs were made by other code ({reason}): run .ci/docs --write')
     cells = {c['id']: c for c in old['cells'] if c['cell_type'] == 'code'}
     for i, c in enumerate(new['cells']):
         if c['cell_type'] != 'code': continue
@@ -309,8 +329,10 @@ def write(name:str):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--write', action='store_true', help='write the fresh outputs into the notebooks')
+    ap.add_argument('--write', action='store_true', help='rerun changed notebooks, write outputs')
+    ap.add_argument('--all', action='store_true', help='with --write: rerun every notebook, changed or not')
     ap.add_argument('--only', nargs='*', default=None, help='notebook names (default: all)')
+    ap.add_argument('--tested', help="a folder of .ci/record.py's recordings: those notebooks are not run again")
     ap.add_argument('--site-only', action='store_true', help="rebuild _docs/ from the last run's pages")
     ap.add_argument('--n_workers', type=int, default=2); ap.add_argument('--one', help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -323,13 +345,27 @@ def main():
         build_site(results); return
     t0, fns = time.time(), list(notebooks().values())
     if a.only: fns = [f for f in fns if f.stem in a.only or f.name in a.only]
+    if bad := set(a.only or []) - {f.stem for f in fns} - {f.name for f in fns}:
+        sys.exit(f'docs: error: --only {" ".join(sorted(bad))}: no such notebook in nbs/ or lessons/')
     shutil.rmtree(WORK, ignore_errors=True)
+    kept = []   # --write: the notebooks whose committed outputs are still their inputs' are shown as committed
+    if a.write and not a.all:
+        reasons = {f: r for f in fns if (r := stale(f))}
+        for f, r in reasons.items(): print(f'docs: rerunning {f.stem}: {r}')
+        kept, fns = [f for f in fns if f not in reasons], list(reasons)
+        print(f'docs: {len(fns)} notebook(s) to rerun, {len(kept)} unchanged')
+    tested = Path(a.tested) if a.tested else None
+    recorded = [f for f in fns if tested and (tested/f'{f.stem}.json').is_file()]
+    fns = [f for f in fns if f not in recorded]
+    if tested: print(f'docs: {len(recorded)} notebook(s) checked from the test run in {tested}, {len(fns)} run here')
     hidden = ('PADDY_PATH', 'MOVIELENS_PATH', 'KAGGLE_USERNAME', 'KAGGLE_KEY', 'KAGGLE_API_TOKEN', 'MPLBACKEND')
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if k not in hidden} | dict(
             OMP_NUM_THREADS='1', HF_HUB_OFFLINE='1', PYTHONHASHSEED='0', PADDY_ROAD_CACHE=f'{tmp}/cache',
             KAGGLE_CONFIG_DIR=f'{tmp}/no-kaggle', PYTHONWARNINGS='ignore')
         with ThreadPoolExecutor(a.n_workers) as ex: results = list(ex.map(lambda f: in_process(f, env), fns))
+    results += [from_record(f, tested/f'{f.stem}.json') for f in recorded]
+    shown = [finish(f, json.loads(f.read_text()), None, 0) for f in kept]
     failed = [r for r in results if r['error']]
     for r in sorted(results, key=lambda r: -r['seconds']):
         print(f"{r['name']}: {r['seconds']} s" + (' FAILED' if r['error'] else ''))
@@ -339,7 +375,7 @@ def main():
             subprocess.run([str(Path(sys.executable).parent/'nbdev_clean'), *args], cwd=root, check=True)
     problems = {r['name']: [r['error']] for r in failed}
     if not a.write: problems |= {r['name']: p for r in results if not r['error'] and (p := compare(r['name']))}
-    build_site(results)
+    build_site(results + shown)
     print(f'docs: {len(list(SITE.glob("*.html")))} pages in {SITE} ({time.time() - t0:.0f} s)')
     for name, ps in problems.items():
         for p in ps: print(f'docs: {notebooks()[name].relative_to(root)}: {p}', file=sys.stderr)

@@ -43,6 +43,17 @@ class _Ids(html.parser.HTMLParser):
 def ids(name:str) -> set:
     p = _Ids(); p.feed((SITE/name).read_text()); return p.ids
 
+def test_notebook_links_resolve():
+    """Every link to a notebook in the notebooks' prose names one that exists (the site's page names drop the number,
+    so a link to '05_multitarget.ipynb' would reach multitarget.html though 05_multitarget is not a notebook)."""
+    import json, re
+    have = {f.name for d in ('nbs', 'lessons') for f in (ROOT/d).glob('*.ipynb')}
+    link = re.compile(r'\]\((?:\.\./)?(?:nbs/|lessons/)?([\w.-]+\.ipynb)')
+    bad = [(f.name, m) for d in ('nbs', 'lessons') for f in sorted((ROOT/d).glob('*.ipynb'))
+           for c in json.loads(f.read_text())['cells'] if c['cell_type'] == 'markdown'
+           for m in link.findall(''.join(c['source'])) if m not in have]
+    assert not bad, bad
+
 def test_every_notebook_has_a_page():
     "Every notebook (the library's, the lesson's) has its page; the lesson's come first in the menu."
     _ready()
@@ -66,6 +77,7 @@ def test_page(browser, name):
     page.close()
     assert info['title'].endswith('paddy_road') and len(info['text']) > 300, info['title']
     assert 'Traceback (most recent call last)' not in info['text']
+    assert 'show_doc(' not in info['text'], f'{name}: a show_doc call is shown to the reader'
     assert all(c and w > 0 and h > 0 for c, w, h in info['imgs']), info['imgs']
     assert not errors, errors
     for href in info['links']:
