@@ -29,9 +29,29 @@ from .fastcollab import *
 from .cli import *
 
 # %% auto #0
-__all__ = ['ROOMS']
+__all__ = ['ROOMS', 'ROOM_ONLY']
 
 # %% ../nbs/14_all.ipynb #e5f6a7b8
 ROOMS = ('core', 'claims', 'synth', 'data', 'feed', 'submit', 'launch', 'accum', 'train', 'gpu', 'memtrace', 'memplan',
          'ensemble', 'store', 'plan', 'bag', 'xent', 'multitarget', 'collab', 'lazyadam', 'fastcollab', 'cli')
-__all__ = ['ROOMS'] + [n for r in ROOMS for n in _importlib.import_module(f'paddy_road.{r}').__all__]
+# Names that stay in their room (`from paddy_road.gpu import probe`): the library's own plumbing, and generic words a
+# student's notebook may use for something else (`drop`, `claim`, `launch`, `probe`, `evaluate`, `softmax`, ...).
+ROOM_ONLY = set("""
+check_num check_size check_codes check_arch check_accum first_few cache_dir read_csv DiskFull check_room disk_full
+OutOfMemory free_memory check_memory atomic_write writable_dir FileRefused read_regular is_oom reachable check_cuda_arch
+item_hw item_desc CLAIM_BEAT_S CLAIM_STALE_S CLAIM_YOUNG_S alive drop Claim take_over claim holder SYNTH_VERSION
+VARIETY_FLOOR leaf_colour synth_image kaggle_credentials bad_image read_train_csv TrainCsvColumn ImageCsvColumn InNames
+label_files tst_files in_launch local_rank launch init_worker alone as_worker launch_each gloo_broadcast TINY
+use_pretrained NCHWBody fix_nhwc check_batches timm_model tiny_kwargs check_tiny check_fit PUBLISHED CARD_SOURCES
+process_mib StopAfter probe PREDICTOR_VERSION SHIPPED_TRACES MEASURED_OVERHEAD LiveMem cuda_autocast measure_cpu_mem
+calibrate leave_one_out overhead_for shipped_configs ship_traces check_member check_models train_member member_key
+member_config MemberRecord config_diff preds_differ oob MEMBER_EXT FAILURE_EXT CLAIM_EXT MAX_MEMBER_BYTES Store
+member_bytes parse_member read_member Wanted MemberState kaggle_inputs resume_sources PartialEnsemble manifest
+KAGGLE_SESSION_H SAFETY_H DEFAULT_BUDGET_S TTA_PASSES TIMM_RTX3090 LESSON_EPOCH_S Stopwatch published_ips epoch_secs
+lesson_card_factor card_speed feed_check BagJob softmax logsumexp log_softmax nll cross_entropy binary_cross_entropy
+binary_cross_entropy_with_logits target_sizes HeadError HeadLoss movielens_format check_ratings dot_parts BLOCK
+DRIFT_STEPS one_cycle Schedule schedule LazyState lazy_state lazy_step_torch catch_up numba_available numba_why
+lazy_epoch_numba BYTES_PER_RATING ENGINES FusedAdam dot_grads evaluate DEMO_STAGES demo_train demo_multitarget
+demo_ensemble demo_collab demo_memory demo_data format_summary UsageError usage console""".split())
+__all__ = ['ROOMS'] + [n for r in ROOMS for n in _importlib.import_module(f'paddy_road.{r}').__all__
+                       if n not in ROOM_ONLY]

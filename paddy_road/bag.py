@@ -137,7 +137,7 @@ def _measured_minutes(job:BagJob, w:Wanted) -> float:
 
 def _feed_note(job:BagJob, todo:list):
     "Say so when the GPUs would wait for the CPUs: the fastest measured inference against this machine's pipeline."
-    if not todo: return
+    if not todo or not torch.cuda.is_available(): return   # no GPU to wait: the note would compare two CPU speeds
     rate, item = max(job.store.timing(w.key)['infer_ips'] for w in todo), job.members[job.wanted.index(todo[0])].item
     if (note := feed_check(rate, job.procs, feed_rate(job.path, item, num_workers=os.cpu_count()))):
         print(f'bag: {note}')

@@ -10,7 +10,7 @@ import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.torch_core import Module
 from fastai.layers import Embedding, sigmoid_range
-from .core import check_num, read_csv, reachable
+from .core import check_codes, check_num, read_csv, reachable
 from .train import check_fit
 
 # %% auto #0
@@ -172,6 +172,12 @@ def _check_model(n_users, n_movies, n_factors, y_range):
     lo, hi = (check_num(v, f'y_range[{i}]') for i, v in enumerate(y_range))
     if lo >= hi: raise ValueError(f"y_range={tuple(y_range)!r}: the low end must be below the high end, e.g. (0, 5.5).")
 
+def _in_tables(x, users, movies):
+    "`x`, once its user and movie codes index the tables (indexing with -1 would take the last row, silently)."
+    rows = lambda t: (t.weight if isinstance(t, nn.Module) else t).shape[0]
+    check_codes(x[:, 0], rows(users), 'user'); check_codes(x[:, 1], rows(movies), 'movie')
+    return x
+
 class DotProduct(Module):
     "The lesson's dot product of user and movie factors, squashed into `y_range` (its first version: None)."
     def __init__(self, n_users, n_movies, n_factors, y_range=(0, 5.5)):
@@ -179,6 +185,7 @@ class DotProduct(Module):
         self.user_factors, self.movie_factors = Embedding(n_users, n_factors), Embedding(n_movies, n_factors)
         self.y_range = y_range
     def forward(self, x):
+        x = _in_tables(x, self.user_factors, self.movie_factors)
         res = (self.user_factors(x[:, 0]) * self.movie_factors(x[:, 1])).sum(dim=1)
         return res if self.y_range is None else sigmoid_range(res, *self.y_range)
 
@@ -190,6 +197,7 @@ class DotProductBiasEmb(Module):
         self.movie_factors, self.movie_bias = Embedding(n_movies, n_factors), Embedding(n_movies, 1)
         self.y_range = y_range
     def forward(self, x):
+        x = _in_tables(x, self.user_factors, self.movie_factors)
         users, movies = self.user_factors(x[:, 0]), self.movie_factors(x[:, 1])
         res = (users * movies).sum(dim=1, keepdim=True)
         res += self.user_bias(x[:, 0]) + self.movie_bias(x[:, 1])
@@ -208,6 +216,7 @@ class DotProductBias(Module):
         self.movie_factors, self.movie_bias = create_params([n_movies, n_factors]), create_params([n_movies])
         self.y_range = y_range
     def forward(self, x):
+        x = _in_tables(x, self.user_factors, self.movie_factors)
         users, movies = self.user_factors[x[:, 0]], self.movie_factors[x[:, 1]]
         res = (users * movies).sum(dim=1)
         res += self.user_bias[x[:, 0]] + self.movie_bias[x[:, 1]]
@@ -304,6 +313,7 @@ class CollabNN(Module):
         self.layers = nn.Sequential(nn.Linear(user_sz[1] + item_sz[1], n_act), nn.ReLU(), nn.Linear(n_act, 1))
         self.y_range = y_range
     def forward(self, x):
+        x = _in_tables(x, self.user_factors, self.item_factors)
         embs = self.user_factors(x[:, 0]), self.item_factors(x[:, 1])
         return sigmoid_range(self.layers(torch.cat(embs, dim=1)), *self.y_range)
 

@@ -10,9 +10,10 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['LABEL_COUNTS', 'VARIETY_COUNTS', 'AGES', 'DISEASES', 'VARIETIES', 'SMALLEST', 'N_TRAIN', 'N_TEST', 'IMAGE_SIZE',
            'COMPETITION', 'KAGGLE_INPUT', 'TRAIN_COLS', 'LESSON_BS', 'LESSON_ITEM', 'item_tfm', 'item_hw', 'item_desc',
-           'check_num', 'check_size', 'check_arch', 'timm_name', 'check_accum', 'first_few', 'cache_dir', 'read_csv',
-           'DiskFull', 'check_room', 'disk_full', 'OutOfMemory', 'free_memory', 'check_memory', 'atomic_write',
-           'writable_dir', 'FileRefused', 'read_regular', 'is_oom', 'free_gpu', 'reachable', 'check_cuda_arch']
+           'check_num', 'check_size', 'check_codes', 'check_arch', 'timm_name', 'check_accum', 'first_few', 'cache_dir',
+           'read_csv', 'DiskFull', 'check_room', 'disk_full', 'OutOfMemory', 'free_memory', 'check_memory',
+           'atomic_write', 'writable_dir', 'FileRefused', 'read_regular', 'is_oom', 'free_gpu', 'reachable',
+           'check_cuda_arch']
 
 # %% ../nbs/00_core.ipynb #b22ec65b
 LABEL_COUNTS = {'normal': 1764, 'blast': 1738, 'hispa': 1594, 'dead_heart': 1442, 'tungro': 1088, 'brown_spot': 965,
@@ -91,6 +92,18 @@ def check_size(size, name:str='size'):
         if len(size) != 2: raise TypeError(f"{name}={size!r}: give one number of pixels, or (height, width).")
         return tuple(check_num(v, f'{name}[{i}]', lo=8, hi=8192, integer=True) for i, v in enumerate(size))
     return check_num(size, name, lo=8, hi=8192, integer=True, hint='pixels, e.g. 224, or (height, width)')
+
+# %% ../nbs/00_core.ipynb #075ddaa5
+def check_codes(codes, # an embedding table's row codes: a tensor or an array
+                n:int, # the table's rows
+                name:str, # what the codes are, for the message ('user', 'movie')
+               ):
+    "Nothing when every code indexes a table of `n` rows, else one IndexError naming the code and the table's size."
+    if len(codes) == 0: return   # a code of -1 would silently take the last row, one past the end a bare IndexError
+    lo, hi = int(codes.min()), int(codes.max())
+    if lo < 0 or hi >= n: raise IndexError(
+        f"{name} code {lo if lo < 0 else hi} is outside the table of {n} {name}s (codes 0 to {n - 1}): use the codes "
+        f"of the {name}s the model was made for (from the same dls.classes).")
 
 # %% ../nbs/00_core.ipynb #7b3f5e20
 def check_arch(arch, name:str='arch') -> str:

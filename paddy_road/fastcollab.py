@@ -7,7 +7,7 @@ from __future__ import annotations
 import math, time
 import numpy as np, pandas as pd
 import torch, torch.nn.functional as F
-from .core import check_memory, check_num
+from .core import check_codes, check_memory, check_num
 from .collab import DotProductBias, check_ratings, dot_parts
 from .lazyadam import (catch_up, lazy_epoch_numba, lazy_state, lazy_step_torch, numba_available, numba_why,
                                  one_cycle, schedule)
@@ -151,6 +151,14 @@ def _engine(engine:str, parts, device) -> str:
                               f"numba can't be used here ({numba_why()}); use engine='torch'") + '.')
     return engine
 
+def _check_loaders(dls, parts):
+    "`tensor_dls`'s loaders, with codes inside a dot-product model's tables, else one clear error before training."
+    if not all(isinstance(dl, TensorDL) for dl in (getattr(dls, 'train', None), getattr(dls, 'valid', None))):
+        raise TypeError(f"fit_fast trains on tensor_dls(ratings, ...)'s loaders, not {type(dls).__name__} "
+                        "(fastai's, from collab_dls): make them with tensor_dls, or train these with fit_collab.")
+    for dl in (dls.train, dls.valid) if parts is not None else ():
+        check_codes(dl.x[:, 0], len(parts['user']), 'user'); check_codes(dl.x[:, 1], len(parts['movie']), 'movie')
+
 def fit_fast(model, dls, epochs:int=5, lr:float=5e-3, wd:float=None, show:bool=True,
              engine:str='auto', # 'numba' (CPU), 'torch' (GPU): lazy Adam; 'dense': fastai's Adam; 'auto': the fastest
             ) -> pd.DataFrame:
@@ -160,6 +168,7 @@ def fit_fast(model, dls, epochs:int=5, lr:float=5e-3, wd:float=None, show:bool=T
     from fastprogress.fastprogress import master_bar
     wd = 0.01 if wd is None else wd  # fastai's Adam default, as Learner uses when wd is None
     parts = dot_parts(model)
+    _check_loaders(dls, parts)
     engine = _engine(engine, parts, next(model.parameters()).device)
     mb, rows = master_bar(range(epochs)) if show else range(epochs), []
     if engine == 'dense':

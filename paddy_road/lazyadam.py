@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 import numpy as np
 import torch
-from .core import check_num
+from .core import check_codes, check_num
 
 # %% auto #0
 __all__ = ['BLOCK', 'DRIFT_STEPS', 'one_cycle', 'Schedule', 'schedule', 'LazyState', 'lazy_state', 'lazy_step_torch', 'catch_up',
@@ -126,10 +126,18 @@ def _step_rows(p, m, v, g, rows, t:int, s:Schedule, wd_t:float, lr:float, mom:fl
 
 def _tables(params, st, js) -> tuple: return [params[j] for j in js], [st.m[j] for j in js], [st.v[j] for j in js]
 
+def _check_run(params:list, st:LazyState, s:Schedule, users, items, steps:int):
+    "Codes inside the tables and steps inside the schedule, checked before a kernel reads past an array's end."
+    check_codes(users, len(params[0]), 'user'); check_codes(items, len(params[1]), 'movie')
+    if st.step + steps > len(s.lr) - 1: raise ValueError(
+        f"step {st.step + steps} is past the schedule's end ({len(s.lr) - 1} steps): make the schedule for every "
+        "step of the fit (epochs times batches per epoch), and a new lazy_state for a new fit.")
+
 @torch.no_grad()
 def lazy_step_torch(params:list, st:LazyState, s:Schedule, x, y, y_range=None) -> float:
     "One batch: the mean squared error before the step, and the touched rows stepped (fastai's Adam, lazily)."
     u, i = x[:, 0], x[:, 1]
+    _check_run(params, st, s, u, i, 1)
     t, bias = st.step + 1, len(params) == 4
     rows = [torch.unique(u), torch.unique(i)]
     for k in (0, 1):   # the touched rows, brought to the previous step: what dense Adam's weights are now
@@ -269,6 +277,10 @@ def lazy_epoch_numba(params:list, st:LazyState, s:Schedule, users:np.ndarray, it
                      order:np.ndarray, bs:int, y_range=None, smooth:float=0., count:int=0) -> tuple:
     "Every full batch of `order` (row indices) through the compiled kernel; (smoothed loss, batches so far)."
     if not numba_available(): raise RuntimeError(f"numba can't be used here ({numba_why()}): use lazy_step_torch.")
+    bs = check_num(bs, 'bs', lo=1, integer=True)
+    if not len(users) == len(items) == len(ratings): raise ValueError(
+        f"users, items and ratings have {len(users)}, {len(items)} and {len(ratings)} rows: give one of each a rating.")
+    check_codes(order, len(users), 'rating'); _check_run(params, st, s, users, items, len(order) // bs)
     a = lambda t: t.detach().numpy()
     col = lambda t: a(t).reshape(len(t), -1)   # a bias: (n,) or (n, 1), as an (n, 1) view of the same memory
     has_bias = len(params) == 4

@@ -35,8 +35,11 @@ class Store:
     @property
     def run_file(self) -> Path: return self.folder/'run.json'
     def create(self) -> 'Store':
-        "Make the folder, and check that files can be written in it, before any work."
+        "Make the folder, and check that files can be written in it (and where its own files go), before any work."
         writable_dir(self.folder, 'out_dir')
+        for f in (self.manifest_file, self.run_file):   # a folder there would fail only at the end, in a traceback
+            if f.exists() and not f.is_file(): raise FileRefused(
+                f, f"not a file, and the ensemble writes its {f.stem} there: move it aside or delete it.")
         return self
     def keys(self) -> list:
         "Every member key the folder has a file for: finished, failed, damaged or claimed."

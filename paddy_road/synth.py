@@ -217,12 +217,16 @@ def movielens_like(size='100k', # a key of MOVIELENS_SHAPES, or (users, movies, 
                    chunk:int=2**20, # rows computed at a time: bounds the memory the ratings take to compute
                   ) -> pd.DataFrame:
     "Ratings (user, movie, rating: int32, int32, float32) shaped like a MovieLens release, from latent factors."
-    if isinstance(size, str):
-        if size not in MOVIELENS_SHAPES: raise ValueError(f"size={size!r}: use one of {', '.join(MOVIELENS_SHAPES)}, "
-                                                          "or (users, movies, ratings).")
-        size = MOVIELENS_SHAPES[size]
-    n_users, n_movies, n = (check_num(v, name, lo=2, integer=True)
-                            for v, name in zip(size, ('users', 'movies', 'ratings')))
+    if isinstance(size, str) and size not in MOVIELENS_SHAPES: raise ValueError(
+        f"size={size!r}: use one of {', '.join(MOVIELENS_SHAPES)}, or (users, movies, ratings).")
+    size = MOVIELENS_SHAPES.get(size, size) if isinstance(size, str) else size
+    if not (isinstance(size, (tuple, list)) and len(size) == 3): raise TypeError(
+        f"size={size!r}: give a release's name ({', '.join(MOVIELENS_SHAPES)}) or three whole numbers, "
+        "(users, movies, ratings).")
+    n_users, n_movies, n = (check_num(v, f'size[{i}] ({name})', lo=2, integer=True)
+                            for i, (v, name) in enumerate(zip(size, ('users', 'movies', 'ratings'))))
+    n_factors, chunk = (check_num(v, k, lo=1, integer=True) for v, k in ((n_factors, 'n_factors'), (chunk, 'chunk')))
+    noise = check_num(noise, 'noise', lo=0)
     if n > n_users * n_movies // 4: raise ValueError(
         f"{n:,} ratings from {n_users:,} users and {n_movies:,} movies: at most a quarter of the pairs, "
         f"{n_users * n_movies // 4:,}.")

@@ -108,11 +108,14 @@ def cases(paddy, tmp:Path, ratings) -> list:
         (lambda v: synth.movielens_like((v, 100, 1000)), 'users', 'count'),
         (lambda v: synth.movielens_like((100, 100, v)), 'ratings', 'count'),
         (lambda v: synth.movielens_like(seed=v), 'seed', 'count0'),
+        (lambda v: synth.movielens_like((100, 100, 1000), n_factors=v), 'n_factors', 'count'),
+        (lambda v: synth.movielens_like((100, 100, 1000), noise=v), 'noise', 'nonneg'),
+        (lambda v: synth.movielens_like((100, 100, 1000), chunk=v), 'chunk', 'count'),
         (lambda v: members_from({'resnet10t': {(32, 32)}}, weights={'resnet10t': v}), 'weight', 'positive'),
         (lambda v: train.train_learner('resnet10t', 32, path=paddy, pretrained=False, tiny=v), 'tiny', 'flag'),
     ]
 
-N_CASES = 47
+N_CASES = 50
 
 @FIXTURES
 @given(i=st.integers(0, N_CASES - 1), data=st.data())

@@ -3,6 +3,7 @@ import dataclasses, hashlib, json, os, shutil, signal, socket, subprocess, sys, 
 from pathlib import Path
 import pytest, torch
 from hypothesis import HealthCheck, given, settings, strategies as st
+from paddy_road.core import FileRefused
 from paddy_road.ensemble import Member, MemberRecord, MemberResult
 from paddy_road.claims import CLAIM_STALE_S, CLAIM_YOUNG_S, _start_time
 from paddy_road.store import Store, _MAGIC, parse_member, read_member
@@ -157,6 +158,16 @@ def test_sound_copy_replaces_damaged_and_stale_local_ones(paddy, tmp_path, capsy
     assert f"{Store(v2).member_file(FOUR[0].name)}: trained with epochs=5, not 12; replaced by" in out
     assert f"{f}: checksum mismatch: damaged or edited since it was saved; replaced by" in out
     assert f"bag: resumed 2 finished member(s) from {v1}." in out
+
+@pytest.mark.parametrize('name', ['manifest.csv', 'run.json'])
+def test_a_folder_where_the_bag_writes_a_file_is_one_line_before_any_member(paddy, tmp_path, name):
+    "A folder named manifest.csv (or run.json) failed at the end with IsADirectoryError; now before any member."
+    (tmp_path/'ens'/name).mkdir(parents=True)
+    t = FakeTrainer()
+    with pytest.raises(FileRefused) as e: bag(FOUR[:1], paddy, tmp_path/'ens', trainer=t)
+    assert str(e.value) == (f"{tmp_path/'ens'/name}: not a file, and the ensemble writes its {Path(name).stem} there: "
+                            "move it aside or delete it.")
+    assert t.calls == []
 
 def test_typo_in_resume_from_is_an_error(paddy, tmp_path):
     t = FakeTrainer()
