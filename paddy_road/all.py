@@ -13,6 +13,7 @@ from .feed import *
 from .submit import *
 from .launch import *
 from .accum import *
+from .recover import *
 from .train import *
 from .gpu import *
 from .memtrace import *
@@ -32,8 +33,9 @@ from .cli import *
 __all__ = ['ROOMS', 'ROOM_ONLY']
 
 # %% ../nbs/14_all.ipynb #e5f6a7b8
-ROOMS = ('core', 'claims', 'synth', 'data', 'feed', 'submit', 'launch', 'accum', 'train', 'gpu', 'memtrace', 'memplan',
-         'ensemble', 'store', 'plan', 'bag', 'xent', 'multitarget', 'collab', 'lazyadam', 'fastcollab', 'cli')
+ROOMS = ('core', 'claims', 'synth', 'data', 'feed', 'submit', 'launch', 'accum', 'recover', 'train', 'gpu',
+         'memtrace', 'memplan', 'ensemble', 'store', 'plan', 'bag', 'xent', 'multitarget', 'collab', 'lazyadam',
+         'fastcollab', 'cli')
 # Names that stay in their room (`from paddy_road.gpu import probe`): the library's own plumbing, and generic words a
 # student's notebook may use for something else (`drop`, `claim`, `launch`, `probe`, `evaluate`, `softmax`, ...).
 ROOM_ONLY = set("""
@@ -52,6 +54,7 @@ lesson_card_factor card_speed feed_check BagJob softmax logsumexp log_softmax nl
 binary_cross_entropy_with_logits target_sizes HeadError HeadLoss movielens_format check_ratings dot_parts BLOCK
 DRIFT_STEPS one_cycle Schedule schedule LazyState lazy_state lazy_step_torch catch_up numba_available numba_why
 lazy_epoch_numba BYTES_PER_RATING ENGINES FusedAdam dot_grads evaluate DEMO_STAGES demo_train demo_multitarget
-demo_ensemble demo_collab demo_memory demo_data format_summary UsageError usage console""".split())
+demo_ensemble demo_collab demo_memory demo_data format_summary UsageError usage console DEVICE_TYPES autocast_state
+restore_autocast OOM_ADVICE oom_message""".split())
 __all__ = ['ROOMS'] + [n for r in ROOMS for n in _importlib.import_module(f'paddy_road.{r}').__all__
                        if n not in ROOM_ONLY]

@@ -65,12 +65,15 @@ def demo_multitarget(path, arch:str='resnet10t', size:int=48, item:int=64, epoch
     from fastai.vision.all import set_seed
     from paddy_road.train import fit_recipe, loader_kw, use_pretrained
     from paddy_road.multitarget import multitarget_dls, multi_target_learner
+    from paddy_road.recover import left_as_found
     t0, pre = time.time(), use_pretrained(arch, pretrained)
     set_seed(seed, reproducible=True)
-    dls = multitarget_dls(path, item=item, size=size, bs=bs, seed=seed, **loader_kw())
-    learn = multi_target_learner(dls, arch, pretrained=pre)
-    fit_recipe(learn, epochs, lr, pre)
-    v = dict(zip(learn.recorder.metric_names[2:], learn.validate()))  # valid_loss, then the metrics
+    def fit():   # whatever it raises, the process is left as it was found
+        learn = multi_target_learner(multitarget_dls(path, item=item, size=size, bs=bs, seed=seed, **loader_kw()), arch,
+                                     pretrained=pre)
+        fit_recipe(learn, epochs, lr, pre)
+        return dict(zip(learn.recorder.metric_names[2:], learn.validate()))  # valid_loss, then the metrics
+    v = left_as_found(fit, config=dict(arch=arch, size=size, item=item, bs=bs))
     return dict(arch=arch, disease_error=float(v['disease_err']), variety_error=float(v['variety_err']),
                 seconds=time.time()-t0)
 

@@ -295,7 +295,8 @@ def read_regular(fn, # the file to read
 # %% ../nbs/00_core.ipynb #83b6e261
 def is_oom(e:BaseException) -> bool:
     "Whether `e` is the GPU running out of memory (torch's OutOfMemoryError, or an allocator's 'out of memory')."
-    return isinstance(e, RuntimeError) and (type(e).__name__ == 'OutOfMemoryError' or 'out of memory' in str(e))
+    return isinstance(e, RuntimeError) and (any(c.__name__ == 'OutOfMemoryError' for c in type(e).__mro__)
+                                            or 'out of memory' in str(e))   # a subclass too: recover's GPUOutOfMemory
 
 def free_gpu():
     "The lesson's cleanup: collect garbage and hand PyTorch's cached GPU blocks back to the driver."

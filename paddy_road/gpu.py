@@ -10,6 +10,7 @@ import torch
 from fastai.callback.core import Callback, CancelFitException
 from .core import LESSON_BS, SMALLEST, check_accum, check_cuda_arch, check_num, check_size, free_gpu, is_oom
 from .data import paddy_path
+from .recover import left_as_found
 from .train import train_learner
 
 # %% auto #0
@@ -141,7 +142,7 @@ def probe(arch:str, size, accum:int=1,
     path, budget = paddy_path(path, quiet=True), gpu_budget(gpu)
     free_gpu(); torch.cuda.reset_peak_memory_stats()
     t0 = time.time()
-    try: rec['process_mib'] = _probe_run(arch, size, accum, item, path, n_batches, pretrained, label)
+    try: rec['process_mib'] = left_as_found(_probe_run, arch, size, accum, item, path, n_batches, pretrained, label)
     except Exception as e:
         if not is_oom(e): raise
         rec['error'] = 'CUDA out of memory'  # keep only the text: the exception's frames hold the learner

@@ -14,6 +14,7 @@ from torch.utils._pytree import tree_leaves
 from torch.utils.weak import WeakIdKeyDictionary
 from .core import (LESSON_BS, atomic_write, cache_dir, check_accum, check_arch, check_num, check_size,
                              item_hw, timm_name)
+from .recover import OOM_ADVICE
 from .train import timm_model
 from .gpu import PUBLISHED, find_card, gpu_budget
 
@@ -262,3 +263,17 @@ def pick_accum(arch:str, size, gpu='auto', # 'auto' (the card in use, else a T4)
         if r['predicted_mib'] <= budget['mib'] * (1 - margin): break
     return {**r, 'fits': r['predicted_mib'] <= budget['mib'] * (1 - margin), 'card': budget['card'],
             'budget_mib': budget['mib']}
+
+# %% ../nbs/07_memtrace.ipynb #1e706889
+def _oom_advice(c:dict) -> str:
+    "What `pick_accum` predicts fits this card, for the line a training run out of memory gives (see recover)."
+    bs, item = c.get('bs', LESSON_BS), c.get('item', 480)
+    accums = tuple(a for a in (1, 2, 4, 8, 16, 32, 64) if bs % a == 0 and a > c.get('accum', 1))   # more than failed
+    if not accums: return f"accum={c.get('accum', 1)} already runs one image at a time: use a smaller size or model."
+    p = pick_accum(c['arch'], c['size'], accums=accums, bs=bs, **({'item': item} if isinstance(item, int) else {}))
+    if not p['fits']: return (f"pick_accum predicts no accum up to {p['accum']} fits this {p['card']}: use a smaller "
+                              "size or model.")
+    return (f"pick_accum predicts accum={p['accum']} fits this {p['card']} ({p['predicted_mib']:,.0f} of "
+            f"{p['budget_mib']:,.0f} MiB): run it with accum={p['accum']}.")
+
+OOM_ADVICE[:] = [f for f in OOM_ADVICE if f.__name__ != '_oom_advice'] + [_oom_advice]   # once, a reload included

@@ -9,6 +9,7 @@ import pandas as pd
 import torch
 from .core import N_TEST, N_TRAIN, check_num
 from .data import tst_files
+from .recover import left_as_found
 from .train import train_learner
 from .ensemble import Member, lesson_members, member_key
 from fastai.callback.core import Callback, CancelFitException
@@ -71,17 +72,16 @@ def _infer_ips(learn, files:list, n:int, warmup:int) -> float:
 def time_members(members:list, path=None, accum:int=2, n:int=6, warmup:int=2, lr:float=1e-3, **kwargs) -> dict:
     "Per member name: training and inference images per second on this machine's device, from a few timed batches."
     check_num(n, 'n', lo=1, integer=True); check_num(warmup, 'warmup', lo=0, integer=True)
-    res = {}
-    for m in members:
-        learn = train_learner(m.arch, m.size, item=m.item, accum=m.accum or accum, path=path, pretrained=False,
-                              **kwargs)
-        sw = Stopwatch(n * (m.accum or accum), warmup)
-        with learn.no_logging(), learn.no_bar(): learn.fit(1, lr, cbs=sw)
-        with learn.no_bar(): infer = _infer_ips(learn, tst_files(learn.data_path), n, warmup)
-        res[m.name] = dict(train_ips=sw.imgs / sw.secs, infer_ips=infer,
-                           device=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu')
-        del learn
-    return res
+    cfg = lambda m: dict(arch=m.arch, size=m.size, item=m.item, accum=m.accum or accum)   # for an out-of-memory's line
+    return {m.name: left_as_found(_time_one, m, path, accum, n, warmup, lr, config=cfg(m), **kwargs) for m in members}
+
+def _time_one(m, path, accum, n, warmup, lr, **kwargs) -> dict:
+    learn = train_learner(m.arch, m.size, item=m.item, accum=m.accum or accum, path=path, pretrained=False, **kwargs)
+    sw = Stopwatch(n * (m.accum or accum), warmup)
+    with learn.no_logging(), learn.no_bar(): learn.fit(1, lr, cbs=sw)
+    with learn.no_bar(): infer = _infer_ips(learn, tst_files(learn.data_path), n, warmup)
+    return dict(train_ips=sw.imgs / sw.secs, infer_ips=infer,
+                device=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu')
 
 # %% ../nbs/08a_plan.ipynb #67d226df
 def plan_bag(minutes:dict, # member key -> estimated minutes, in the order to train them

@@ -12,6 +12,7 @@ from .core import (LESSON_BS, check_accum, check_arch, check_cuda_arch, check_nu
 from .data import paddy_dls, paddy_path, tst_files
 from .launch import alone, gloo_broadcast, init_worker, launch
 from .accum import GradAccum
+from .recover import left_as_found
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.tracker import TerminateOnNaNCallback
 
@@ -186,9 +187,18 @@ def fit_recipe(learn, epochs:int, lr:float=0.01, pretrained:bool=True):
     else: learn.fit_one_cycle(epochs, lr)
 
 # %% ../nbs/05_train.ipynb #0c267642
+def _config(arch, size, item, accum, kw:dict) -> dict:
+    "What a run trains, for the one line an out-of-memory gives (recover's `oom_message`)."
+    return dict(arch=arch, size=size) | ({} if item is None else dict(item=item)) | dict(accum=accum) | (
+        {'bs': kw['bs']} if 'bs' in kw else {})
+
 def train(arch:str, size, item=None, accum:int=1, finetune:bool=True, epochs:int=12, lr:float=0.01, **kwargs):
     "The lesson's `train`: fine-tune and return TTA test predictions; `finetune=False`: fit all layers, return `learn`."
-    check_fit(epochs, lr)
+    check_fit(epochs, lr)   # and whatever it raises, the process is left as it was found (no restart: see recover)
+    return left_as_found(_train, arch, size, item, accum, finetune, epochs, lr, config=_config(arch, size, item, accum,
+                                                                                                kwargs), **kwargs)
+
+def _train(arch, size, item, accum, finetune, epochs, lr, **kwargs):
     learn = train_learner(arch, size, item=item, accum=accum, **kwargs)
     if finetune:
         learn.fine_tune(epochs, lr)
@@ -222,6 +232,10 @@ def train_and_predict(arch:str, size, item=None, epochs:int=12, lr:float=0.01, p
                       **kwargs) -> dict:
     "Train (`train_learner` + `fit_recipe`), then validate and TTA-predict the validation and test images."
     check_fit(epochs, lr)
+    return left_as_found(_train_and_predict, arch, size, item, epochs, lr, pretrained, cbs, **kwargs,
+                         config=_config(arch, size, item, kwargs.get('accum', 1), kwargs))
+
+def _train_and_predict(arch, size, item, epochs, lr, pretrained, cbs, **kwargs) -> dict:
     t0 = time.time()
     learn = train_learner(arch, size, item=item, pretrained=pretrained, cbs=[StopOnNaN(), *cbs], **kwargs)
     fit_recipe(learn, epochs, lr, pretrained)
