@@ -9,17 +9,25 @@ and run the notebooks' CUDA cells. Writes bench/results/gpu_check-<card>.json an
    (fp16, two batches, synthetic Paddy images at the real 480x640): peak allocated, peak reserved, NVML, or the OOM.
 3. Prediction against measurement: measured peak allocated vs the traced tensor peak (same attention as the run),
    measured reserved and NVML vs `predict_gpu_mib`, and out-of-memory vs `pick_accum`'s verdict (5% margin).
-4. Out-of-memory recovery: after each OOM, allocated memory is back within 50 MiB and the next probe runs.
-5. Throughput: images/s training (fp16, micro-batch 32) and inference (bs 64; TTA runs 5 passes, so TTA images/s is
-   a fifth of it) for the lesson's four architectures at their lesson sizes, with and without channels_last.
+4. Recovery: after every probe (an out-of-memory above all) allocated memory is back within 50 MiB of what it was
+   before it, and the probe after an out-of-memory runs.
+5. The overhead on this stack, for memtrace's MEASURED_OVERHEAD: NVML's figure against the measured tensor peak,
+   c0 + c1 * peak, fitted on clean probes only (those that ran in a process nothing had leaked into).
 6. The notebooks' `#| cuda` cells, through .ci/nbrun.py (no nbdev needed on the GPU machine).
+7. Throughput, alone on the card after everything else: images/s training (fp16, micro-batch 32) and inference (bs
+   64; TTA runs 5 passes, so TTA images/s is a fifth of it) for the lesson's four architectures at their lesson
+   sizes, with and without channels_last.
+
+A lent GPU's session is 15 minutes with its start, so the run must take under 6 on an H200: the predictor's traces
+(~5 s each, cold, on a CPU) are made in spawned processes on the spare CPU cores while the GPU probes run, and the JSON
+is written after every stage, so that a run cut short keeps what it measured ('stages' lists the stages done).
 
 --dry-run takes the same path on a CPU with tiny models and no CUDA: probes answer 'no CUDA GPU', throughput is the
 CPU's, the CUDA cells are listed but not run. Everything uses pretrained=False: no downloads.
 
 Usage: python bench/gpu_check.py [--dry-run] [--out bench/results] [--no-notebooks]
 """
-import argparse, json, os, platform, subprocess, sys, tempfile, time
+import argparse, json, multiprocessing, os, platform, subprocess, sys, tempfile, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -82,8 +90,13 @@ def predicted(arch, size, accum, card) -> dict:
     return dict(tensor_peak_pred=p['tensor_peak'], mib_pred=p['predicted_mib'], overhead_source=p['overhead_source'],
                 verdict_pred='fits' if p['predicted_mib'] <= budget * (1 - MARGIN) else 'OOM')
 
-def probe_all(configs, path:Path, info:dict) -> list:
-    "Each config on each emulated card: measured, predicted, and the out-of-memory recovery after each OOM."
+def predict_all(configs, ex) -> dict:
+    "Every config's predictions on every emulated card, started in the pool `ex` (CPU): (card, arch, size, accum) ->."
+    return {(c, arch, str(size), a): ex.submit(predicted, arch, size, a, c)
+            for c in EMULATED for arch, size, accums in configs for a in accums}
+
+def probe_all(configs, path:Path, info:dict, preds:dict) -> list:
+    "Each config on each emulated card, measured on the GPU; `preds` (futures) joined in once all have run."
     rows = []
     for card in EMULATED:
         emulate(card, info)
@@ -93,11 +106,10 @@ def probe_all(configs, path:Path, info:dict) -> list:
                 r = probe(arch, size, accum=a, path=path, gpu=card, n_batches=2, pretrained=False)
                 after = torch.cuda.memory_allocated() / 2**20 if torch.cuda.is_available() else 0.
                 rows.append(dict(card=card, **{k: r[k] for k in ('arch', 'size', 'accum', 'peak_allocated',
-                                 'peak_reserved', 'process_mib', 'seconds', 'error')}, allocated_back=after - before,
-                                 **predicted(arch, size, a, card)))
+                                 'peak_reserved', 'process_mib', 'seconds', 'error')}, allocated_back=after - before))
                 print(f"{card} {arch} {size} accum {a}: {r['error'] or 'ran'} ({r['seconds'] or 0:.1f} s)", flush=True)
     if torch.cuda.is_available(): torch.cuda.set_per_process_memory_fraction(1.)
-    return rows
+    return [r | preds[(r['card'], r['arch'], str(r['size']), r['accum'])].result() for r in rows]
 
 def compare(rows:list) -> pd.DataFrame:
     "Prediction against measurement, per config and card."
@@ -112,13 +124,14 @@ def compare(rows:list) -> pd.DataFrame:
     return df
 
 def recovery(df:pd.DataFrame) -> dict:
-    "After every OOM: memory back within 50 MiB, and the next probe on the same card ran."
+    "After every probe: memory back within 50 MiB; after every OOM, the next probe on the same card ran."
     checks = []
-    for i in np.flatnonzero(df.verdict.eq('OOM').to_numpy()):
-        nxt = df.iloc[i + 1] if i + 1 < len(df) and df.card.iloc[i + 1] == df.card.iloc[i] else None
-        checks.append(dict(after=f'{df.card.iloc[i]} {df.arch.iloc[i]} accum {df.accum.iloc[i]}',
+    for i in range(len(df)):
+        oom, nxt = df.verdict.iloc[i] == 'OOM', df.iloc[i + 1] if i + 1 < len(df) else None
+        checks.append(dict(after=f'{df.card.iloc[i]} {df.arch.iloc[i]} accum {df.accum.iloc[i]}', oom=bool(oom),
                            allocated_back_mib=float(df.allocated_back.iloc[i]),
-                           next_ran=None if nxt is None else bool(pd.isna(nxt.error))))
+                           next_ran=None if not oom or nxt is None or nxt.card != df.card.iloc[i]
+                           else bool(pd.isna(nxt.error))))
     ok = all(abs(c['allocated_back_mib']) <= 50 and c['next_ran'] is not False for c in checks)
     return dict(ok=ok if checks else None, checks=checks)
 
@@ -173,13 +186,19 @@ def cuda_cells(dry:bool) -> list:
     return [dict(notebook=n, cell=i, result='failed' if n in failed else 'passed',
                  log=r.stderr[-2000:] if n in failed else '') for n, i in cells]
 
+def clean(df:pd.DataFrame) -> pd.Series:
+    "The probes that ran in a process as found: no probe before them (on any card) left more than 50 MiB behind."
+    leaked = (df.allocated_back.abs() > 50).cumsum().shift(fill_value=0)
+    return leaked.eq(0)
+
 def overhead_fit(df:pd.DataFrame, info:dict) -> dict|None:
-    "Process MiB against the traced tensor peak, c0 + c1 * peak (least squares): memtrace's MEASURED_OVERHEAD entry."
-    ran = df[df.error.isna() & pd.to_numeric(df.process_mib, errors='coerce').notna()]
+    "NVML's MiB against the measured tensor peak, c0 + c1 * peak, on clean probes: memtrace's MEASURED_OVERHEAD entry."
+    ran = df[clean(df) & df.error.isna() & pd.to_numeric(df.process_mib, errors='coerce').notna()]
     if len(ran) < 2: return None
-    c1, c0 = np.polyfit(ran.tensor_peak_pred.astype(float), ran.process_mib.astype(float), 1)
+    c1, c0 = np.polyfit(ran.peak_allocated.astype(float), ran.process_mib.astype(float), 1)
     card = find_card(info['card']) or info['card']
-    src = f"measured on a {info['card']}, torch {info['torch']}, {len(ran)} probes (bench/gpu_check.py)"
+    src = (f"measured on a {info['card']}, torch {info['torch']}, CUDA {info['cuda']}, {len(ran)} clean probes "
+           "(bench/gpu_check.py)")
     return dict(card=card, c0=float(c0), c1=float(c1), source=src,
                 entry=f"MEASURED_OVERHEAD[{card!r}] = ({c0:.0f}, {c1:.4f}, {src!r})")
 
@@ -208,18 +227,23 @@ def main():
     a = ap.parse_args()
     if not a.dry_run and not torch.cuda.is_available(): sys.exit('gpu_check: no CUDA GPU here; use --dry-run on a CPU.')
     t0, info = time.time(), stack()
-    os.environ.setdefault('PADDY_ROAD_CACHE', tempfile.mkdtemp())   # this run's traces stay with it
-    path = one_label_set(Path(tempfile.mkdtemp())/'paddy', 24 if a.dry_run else 192)
-    rows = compare(probe_all(TINY if a.dry_run else LESSON, path, info))
-    res = dict(stack=info, dry_run=a.dry_run, probes=rows.replace({np.nan: None}).to_dict('records'),
-               recovery=recovery(rows), throughput=throughput([('resnet10t', 64)] if a.dry_run else SPEED,
-                                                                 2 if a.dry_run else 10),
-               cuda_cells=[] if a.no_notebooks else cuda_cells(a.dry_run), overhead_fit=overhead_fit(rows, info))
-    res['seconds'] = time.time() - t0
+    os.environ.setdefault('PADDY_ROAD_CACHE', tempfile.mkdtemp())   # this run's traces stay with it (and the pool's)
     name = 'dry-run-cpu' if a.dry_run else (find_card(info['card']) or info['card']).replace(' ', '_')
-    out = Path(a.out)/f'gpu_check-{name}.json'
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=1, default=str))
+    out, res = Path(a.out)/f'gpu_check-{name}.json', dict(stack=info, dry_run=a.dry_run, stages=[])
+    def done(stage:str, **figures):   # each stage on disk as it ends: a run cut short keeps what it measured
+        res.update(figures, seconds=time.time() - t0); res['stages'].append(stage)
+        out.parent.mkdir(parents=True, exist_ok=True); out.write_text(json.dumps(res, indent=1, default=str))
+        print(f'gpu_check: {stage} done at {res["seconds"]:.0f} s', flush=True)
+    done('stack')
+    configs = TINY if a.dry_run else LESSON
+    path = one_label_set(Path(tempfile.mkdtemp())/'paddy', 24 if a.dry_run else 192)
+    spare = max(1, (os.cpu_count() or 2) - 2)   # the probes' data loading keeps two
+    with ProcessPoolExecutor(spare, mp_context=multiprocessing.get_context('spawn')) as ex:   # spawn: CUDA is up here
+        rows = compare(probe_all(configs, path, info, predict_all(configs, ex)))
+    done('probes', probes=rows.replace({np.nan: None}).to_dict('records'), recovery=recovery(rows),
+         overhead_fit=overhead_fit(rows, info))
+    done('cuda_cells', cuda_cells=[] if a.no_notebooks else cuda_cells(a.dry_run))
+    done('throughput', throughput=throughput([('resnet10t', 64)] if a.dry_run else SPEED, 2 if a.dry_run else 10))
     report(res)
     print(f'\nwrote {out} in {res["seconds"]:.0f} s')
 
