@@ -147,14 +147,15 @@ def _estimates(job:BagJob, minutes, launcher) -> dict:
     "Seconds per unsettled member: given in `minutes`, or measured; prints the plan."
     if minutes == 'auto': minutes = 'measure' if torch.cuda.is_available() else None
     if minutes is None: return {}
-    todo = [w for w in job.wanted if not job.store.settled(w)]
-    if minutes == 'measure':
+    todo, measured = [w for w in job.wanted if not job.store.settled(w)], minutes == 'measure'
+    if measured:
         launch_each(_time_share, job, job.procs, launcher)
         minutes = {w.key: _measured_minutes(job, w) for w in todo}
         _feed_note(job, todo)
         job.store.clear_timing()
     left = max(0., job.deadline - time.time()) / 60 if job.deadline else float('inf')
-    plan = plan_bag({w.key: minutes[w.key] for w in todo}, job.procs, left)
+    how = 'measured on this card (time_members)' if measured else 'given'
+    plan = plan_bag({w.key: minutes[w.key] for w in todo}, job.procs, left, sources={w.key: how for w in todo})
     print(plan_table(plan).to_string(index=False))
     if (late := plan[~plan.fits]).key.tolist(): print(f"bag: these don't fit the time left: {', '.join(late.key)}.")
     return {k: 60 * v for k, v in minutes.items()}

@@ -221,14 +221,26 @@ def leave_one_out(rows:pd.DataFrame=None, # measured runs; default: the lesson's
     return pd.DataFrame(res)
 
 # %% ../nbs/07_memtrace.ipynb #19a9970c
-MEASURED_OVERHEAD = {}  # card -> (c0 MiB, c1, source): the context and allocator overhead measured on today's stack
+MEASURED_OVERHEAD = {  # card -> (c0 MiB, c1, the stack it was measured on, where the figures are)
+    'NVIDIA H200': (862, 1.023, 'torch 2.11, CUDA 13.0', 'bench/results/gpu_check-NVIDIA_H200-2026-12-04-figures.json, '
+                    '3 clean probes'),
+}
 
 @functools.lru_cache(maxsize=None)
 def _lesson_fit() -> tuple: return calibrate(PUBLISHED)
 
+def _stack_here() -> str|None:
+    "This process's stack as MEASURED_OVERHEAD names one ('torch 2.11, CUDA 13.0'), or None without a GPU."
+    if not torch.cuda.is_available(): return None
+    return f"torch {'.'.join(torch.__version__.split('.')[:2])}, CUDA {torch.version.cuda}"
+
 def overhead_for(card:str) -> dict:
-    "The `c0 + c1 * tensor peak` overhead model for `card`: measured on today's stack, else the lesson's fit."
-    if card in MEASURED_OVERHEAD: c0, c1, src = MEASURED_OVERHEAD[card]; return dict(c0=c0, c1=c1, source=src)
+    "The `c0 + c1 * tensor peak` overhead for `card`: measured on a stack (borrowed for another), else the lesson's fit."
+    if card in MEASURED_OVERHEAD:
+        c0, c1, stack, where = MEASURED_OVERHEAD[card]
+        here = _stack_here()
+        lent = '' if here in (None, stack) else f', borrowed for {here}, which was never measured'
+        return dict(c0=c0, c1=c1, source=f'measured on a {card} ({stack}{lent}): {where}')
     c0, c1 = _lesson_fit()
     return dict(c0=c0, c1=c1, source="the lesson's fit (P100, 2022's CUDA): not measured on this card")
 

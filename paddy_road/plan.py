@@ -16,9 +16,10 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.torch_core import find_bs
 
 # %% auto #0
-__all__ = ['KAGGLE_SESSION_H', 'SAFETY_H', 'DEFAULT_BUDGET_S', 'TTA_PASSES', 'TIMM_RTX3090', 'LESSON_EPOCH_S', 'member_minutes',
-           'Stopwatch', 'time_members', 'plan_bag', 'plan_table', 'plot_plan', 'published_ips', 'epoch_secs',
-           'lesson_card_factor', 'card_speed', 'published_minutes', 'feed_check']
+__all__ = ['KAGGLE_SESSION_H', 'SAFETY_H', 'DEFAULT_BUDGET_S', 'TTA_PASSES', 'TIMM_RTX3090', 'RATE_SOURCES', 'LESSON_EPOCH_S',
+           'CARD_SPEED_SOURCES', 'member_minutes', 'Stopwatch', 'time_members', 'plan_bag', 'plan_table', 'plot_plan',
+           'published_ips', 'epoch_secs', 'lesson_card_factor', 'card_speed', 'published_minutes', 'published_sources',
+           'feed_check']
 
 # %% ../nbs/08a_plan.ipynb #55aaf45b
 KAGGLE_SESSION_H = 12.   # Kaggle's limit on a CPU or GPU session (kaggle.com/docs/notebooks, technical specifications)
@@ -85,7 +86,9 @@ def _time_one(m, path, accum, n, warmup, lr, **kwargs) -> dict:
 
 # %% ../nbs/08a_plan.ipynb #67d226df
 def plan_bag(minutes:dict, # member key -> estimated minutes, in the order to train them
-             gpus:int=2, budget_min:float=DEFAULT_BUDGET_S / 60) -> pd.DataFrame:
+             gpus:int=2, budget_min:float=DEFAULT_BUDGET_S / 60,
+             sources:dict=None, # member key -> where its minutes come from (measured, published, assumed, given)
+            ) -> pd.DataFrame:
     "Which GPU runs each member and when (minutes from the start); members that can't finish in time, and why."
     check_num(gpus, 'gpus', lo=1, integer=True); check_num(budget_min, 'budget_min', lo=0)
     for k, v in minutes.items(): check_num(v, f'minutes[{k!r}]', lo=0)
@@ -101,6 +104,7 @@ def plan_bag(minutes:dict, # member key -> estimated minutes, in the order to tr
         rows.append(row)
     df = pd.DataFrame(rows, columns=['key', 'minutes', 'gpu', 'start', 'end', 'fits', 'why'])
     df['gpu'] = pd.Series([r['gpu'] for r in rows], dtype=object)  # None, not NaN, where a member doesn't fit
+    df['source'] = [(sources or {}).get(k, 'given') for k in df.key]
     return df
 
 # %% ../nbs/08a_plan.ipynb #bdd95338
@@ -110,7 +114,8 @@ def plan_table(plan:pd.DataFrame) -> pd.DataFrame:
     "The plan for people: member, GPU, start and end (h:mm), minutes; 'does not fit' and why for the others."
     return pd.DataFrame(dict(member=plan.key, gpu=['-' if g is None else g for g in plan.gpu],
                              start=plan.start.map(_hm), end=plan.end.map(_hm), minutes=plan.minutes.round().astype(int),
-                             status=['fits' if f else f'does not fit: {w}' for f, w in zip(plan.fits, plan.why)]))
+                             status=['fits' if f else f'does not fit: {w}' for f, w in zip(plan.fits, plan.why)],
+                             **({'minutes from': plan.source} if 'source' in plan else {})))
 
 def plot_plan(plan:pd.DataFrame, budget_min:float=DEFAULT_BUDGET_S / 60, ax=None):
     "A Gantt chart of the plan: one row per GPU, the budget as a line, members that don't fit listed below."
@@ -134,8 +139,11 @@ TIMM_RTX3090 = {  # arch: (training, inference, at this square size)
     'convnext_large': (187.01, 700.67, 224),
     'vit_large_patch16_224': (117.08, 486.70, 224),
     'swin_large_patch4_window7_224': (153.79, 500.32, 224),
-    'swinv2_large_window12_192': (153.79 * 480.44 / 500.32, 480.44, 192),  # training unpublished: swin_large's, scaled
+    'swinv2_large_window12_192': (153.79 * 0.598, 480.44, 192),   # training unpublished: see RATE_SOURCES
 }
+RATE_SOURCES = {arch: "published (timm's RTX 3090 tables)" for arch in TIMM_RTX3090} | {
+    'swinv2_large_window12_192': "Swin-L's published training rate x 0.60, the SwinV2-L/Swin-L ratio measured on an "
+                                 "H200 (221 / 369 images/s), inference published"}
 LESSON_EPOCH_S = (5 * 60 + 46, 8 * 60 + 47)  # the lesson's fastest and slowest epoch on Kaggle's P100
 
 def published_ips(m:Member) -> tuple:
@@ -158,6 +166,9 @@ def lesson_card_factor(members:list=None) -> float:
     secs = [epoch_secs(*published_ips(m)) for m in members or lesson_members()]
     return math.sqrt(min(secs) / LESSON_EPOCH_S[0] * max(secs) / LESSON_EPOCH_S[1])
 
+CARD_SPEED_SOURCES = {'RTX 3090': 'as published', 'P100': "fitted to the lesson's epoch times",
+                      'T4': "assumed: the P100's (never measured)"}
+
 def card_speed(card:str) -> float:
     "A card's speed relative to an RTX 3090: the P100's fitted to the lesson; the T4 taken as the P100 (assumed)."
     speeds = {'RTX 3090': 1., 'P100': lesson_card_factor(), 'T4': lesson_card_factor()}
@@ -170,6 +181,12 @@ def published_minutes(members:list, card:str='T4', epochs:int=12, **kwargs) -> d
     f = card_speed(card)
     return {member_key(members, i): member_minutes(*(f * r for r in published_ips(m)), epochs=m.epochs or epochs,
                                                    **kwargs) for i, m in enumerate(members)}
+
+def published_sources(members:list, card:str='T4') -> dict:
+    "Where `published_minutes`' rate for each member key comes from: the arch's rates, and the card's speed."
+    card_speed(card)   # an unknown card: the same error as published_minutes
+    return {member_key(members, i): f"{RATE_SOURCES[m.arch.split('.')[0]]}; {card}: {CARD_SPEED_SOURCES[card]}"
+            for i, m in enumerate(members)}
 
 # %% ../nbs/08a_plan.ipynb #cc6ed90e
 def feed_check(gpu_ips:float, # images/s one GPU takes (inference is the hungriest)
