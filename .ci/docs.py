@@ -374,8 +374,9 @@ def main():
     failed = [r for r in results if r['error']]
     for r in sorted(results, key=lambda r: -r['seconds']):
         print(f"{r['name']}: {r['seconds']} s" + (' FAILED' if r['error'] else ''))
-    if a.write and not failed:
-        for r in results: write(r['name'])
+    if a.write and len(failed) < len(results):   # each notebook's outputs are its own: keep those that ran cleanly
+        for r in results:
+            if not r['error']: write(r['name'])
         for args in ([], ['--fname', str(LESSONS)]):   # as committed
             subprocess.run([str(Path(sys.executable).parent/'nbdev_clean'), *args], cwd=root, check=True)
     problems = {r['name']: [r['error']] for r in failed}
