@@ -97,7 +97,7 @@ def clean_outputs(outs:list) -> list:
     return res
 
 def masked(outs:list, varies:bool=False) -> list:
-    """What two runs of the same code must agree on, whatever the machine: kinds of output, and text with numbers masked.
+    """What two runs of the same code must agree on, whatever the machine: kinds of output, text with numbers masked.
     A cell marked `#| varies` shows what a model trained from scratch predicts, which another CPU's arithmetic can
     change (a label in a table): there only each text's first line (a table's header) and its number of lines count."""
     num = re.compile(r'[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?')

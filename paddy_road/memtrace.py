@@ -235,7 +235,7 @@ def _stack_here() -> str|None:
     return f"torch {'.'.join(torch.__version__.split('.')[:2])}, CUDA {torch.version.cuda}"
 
 def overhead_for(card:str) -> dict:
-    "The `c0 + c1 * tensor peak` overhead for `card`: measured on a stack (borrowed for another), else the lesson's fit."
+    "The `c0 + c1 * tensor peak` overhead for `card`: measured on a stack (or borrowed for another), else the lesson's."
     if card in MEASURED_OVERHEAD:
         c0, c1, stack, where = MEASURED_OVERHEAD[card]
         here = _stack_here()
