@@ -25,7 +25,7 @@ def test_a_change_says_which_input_moved():
     assert digest(old) != digest(new) and digest(old) == digest(dict(reversed(old.items())))
 
 def test_every_notebook_s_outputs_are_its_present_inputs():
-    "Each notebook's committed digest is its inputs' now: every change that reaches it was followed by .ci/docs --write."
+    "Each notebook's committed digest is its inputs' now: a change that reaches it was followed by .ci/docs --write."
     stale = {}
     for f in sorted((ROOT/'nbs').glob('[!_]*.ipynb')) + sorted((ROOT/'lessons').glob('*.ipynb')):
         d = json.loads(f.read_text()); rec, now = d['metadata'].get('paddy_road', {}), inputs(d)
