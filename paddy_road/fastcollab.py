@@ -168,8 +168,8 @@ def fit_fast(model, dls, epochs:int=5, lr:float=5e-3, wd:float=None, show:bool=T
     from fastprogress.fastprogress import master_bar
     wd = 0.01 if wd is None else wd  # fastai's Adam default, as Learner uses when wd is None
     parts = dot_parts(model)
+    engine = _engine(engine, parts, next(model.parameters()).device)   # the arguments first, then the data
     _check_loaders(dls, parts)
-    engine = _engine(engine, parts, next(model.parameters()).device)
     mb, rows = master_bar(range(epochs)) if show else range(epochs), []
     if engine == 'dense':
         params = [p for p in model.parameters() if p.requires_grad]
