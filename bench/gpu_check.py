@@ -7,10 +7,13 @@ and run the notebooks' CUDA cells. Writes bench/results/gpu_check-<card>.json an
 2. Emulated cards: `torch.cuda.set_per_process_memory_fraction` makes the card behave like a T4 (15102 MiB as torch
    sees it) and the lesson's P100 (16280), less the context measured in 1. On each, the lesson's configs are probed
    (fp16, two batches, synthetic Paddy images at the real 480x640): peak allocated, peak reserved, NVML, or the OOM.
-3. Prediction against measurement: measured peak allocated vs the traced tensor peak (same attention as the run),
+3. Prediction against measurement: the measured tensor peak (peak allocated during the probe less what was allocated
+   before it, over at least accum + 1 micro-batches: the first after an optimizer step is the steady state) vs the
+   traced one (same attention as the run),
    measured reserved and NVML vs `predict_gpu_mib`, and out-of-memory vs `pick_accum`'s verdict (5% margin).
 4. Recovery: after every probe (an out-of-memory above all) allocated memory is back within 50 MiB of what it was
-   before it, and the probe after an out-of-memory runs.
+   before it, and the probe after an out-of-memory runs. Then the T4 sweep again in the same process, last config
+   first: the same verdicts and tensor peaks within 2% say that what ran before doesn't change a probe.
 5. The overhead on this stack, for memtrace's MEASURED_OVERHEAD: NVML's figure against the measured tensor peak,
    c0 + c1 * peak, fitted on clean probes only (those that ran in a process nothing had leaked into).
 6. The notebooks' `#| cuda` cells, through .ci/nbrun.py (no nbdev needed on the GPU machine).
@@ -95,28 +98,39 @@ def predict_all(configs, ex) -> dict:
     return {(c, arch, str(size), a): ex.submit(predicted, arch, size, a, c)
             for c in EMULATED for arch, size, accums in configs for a in accums}
 
-def probe_all(configs, path:Path, info:dict, preds:dict) -> list:
-    "Each config on each emulated card, measured on the GPU; `preds` (futures) joined in once all have run."
-    rows = []
-    for card in EMULATED:
+KEEP = ('arch', 'size', 'accum', 'tensor_peak', 'peak_allocated', 'allocated_before', 'peak_reserved', 'process_mib',
+        'batches', 'cudnn_benchmark', 'seconds', 'error')
+
+def probe_all(configs, path:Path, info:dict, preds:dict, cards=EMULATED, reverse:bool=False) -> list:
+    "Each config on each emulated card (in reverse order with `reverse`), measured; `preds` (futures) joined in after."
+    rows, runs = [], [(arch, size, a) for arch, size, accums in configs for a in accums]
+    for card in cards:
         emulate(card, info)
-        for arch, size, accums in configs:
-            for a in accums:
-                before = torch.cuda.memory_allocated() / 2**20 if torch.cuda.is_available() else 0.
-                r = probe(arch, size, accum=a, path=path, gpu=card, n_batches=2, pretrained=False)
-                after = torch.cuda.memory_allocated() / 2**20 if torch.cuda.is_available() else 0.
-                rows.append(dict(card=card, **{k: r[k] for k in ('arch', 'size', 'accum', 'peak_allocated',
-                                 'peak_reserved', 'process_mib', 'seconds', 'error')}, allocated_back=after - before))
-                print(f"{card} {arch} {size} accum {a}: {r['error'] or 'ran'} ({r['seconds'] or 0:.1f} s)", flush=True)
+        for arch, size, a in (runs[::-1] if reverse else runs):
+            before = torch.cuda.memory_allocated() / 2**20 if torch.cuda.is_available() else 0.
+            r = probe(arch, size, accum=a, path=path, gpu=card, n_batches=2, pretrained=False)  # runs >= accum + 1
+            after = torch.cuda.memory_allocated() / 2**20 if torch.cuda.is_available() else 0.
+            rows.append(dict(card=card, **{k: r.get(k) for k in KEEP}, allocated_back=after - before))
+            print(f"{card} {arch} {size} accum {a}: {r['error'] or 'ran'}, tensor peak {r['tensor_peak'] or 0:.0f} MiB, "
+                  f"{r['batches']} batches ({r['seconds'] or 0:.1f} s)", flush=True)
     if torch.cuda.is_available(): torch.cuda.set_per_process_memory_fraction(1.)
     return [r | preds[(r['card'], r['arch'], str(r['size']), r['accum'])].result() for r in rows]
+
+def order_check(first:pd.DataFrame, again:pd.DataFrame, tol:float=0.02) -> dict:
+    "The same configs probed in reverse order in the same process: same verdicts, tensor peaks within `tol`."
+    key = ['card', 'arch', 'size', 'accum']
+    m = first[key + ['verdict', 'tensor_peak']].merge(again[key + ['verdict', 'tensor_peak']], on=key,
+                                                       suffixes=('', '_reversed'))
+    m['peak_diff_pct'] = 100 * (m.tensor_peak_reversed - m.tensor_peak) / m.tensor_peak
+    m['same'] = (m.verdict == m.verdict_reversed) & (m.verdict.ne('fits') | m.peak_diff_pct.abs().le(100 * tol))
+    return dict(ok=bool(m.same.all()) if len(m) else None, rows=m.replace({np.nan: None}).to_dict('records'))
 
 def compare(rows:list) -> pd.DataFrame:
     "Prediction against measurement, per config and card."
     df = pd.DataFrame(rows)
     ran = df.error.isna()
     df['verdict'] = np.where(df.error.eq('CUDA out of memory'), 'OOM', np.where(ran, 'fits', 'n/a'))
-    df['tensor_err_pct'] = np.where(ran, 100 * (df.tensor_peak_pred - df.peak_allocated) / df.peak_allocated, np.nan)
+    df['tensor_err_pct'] = np.where(ran, 100 * (df.tensor_peak_pred - df.tensor_peak) / df.tensor_peak, np.nan)
     df['reserved_err_pct'] = np.where(ran, 100 * (df.mib_pred - df.peak_reserved) / df.peak_reserved, np.nan)
     nvml = pd.to_numeric(df.process_mib, errors='coerce')
     df['nvml_err_pct'] = 100 * (df.mib_pred - nvml) / nvml
@@ -195,7 +209,7 @@ def overhead_fit(df:pd.DataFrame, info:dict) -> dict|None:
     "NVML's MiB against the measured tensor peak, c0 + c1 * peak, on clean probes: memtrace's MEASURED_OVERHEAD entry."
     ran = df[clean(df) & df.error.isna() & pd.to_numeric(df.process_mib, errors='coerce').notna()]
     if len(ran) < 2: return None
-    c1, c0 = np.polyfit(ran.peak_allocated.astype(float), ran.process_mib.astype(float), 1)
+    c1, c0 = np.polyfit(ran.tensor_peak.astype(float), ran.process_mib.astype(float), 1)
     card = find_card(info['card']) or info['card']
     src = (f"measured on a {info['card']}, torch {info['torch']}, CUDA {info['cuda']}, {len(ran)} clean probes "
            "(bench/gpu_check.py)")
@@ -207,10 +221,14 @@ def report(res:dict):
     pd.set_option('display.width', 250); pd.set_option('display.max_columns', 30)
     print('\n== stack:', json.dumps(res['stack']))
     df = pd.DataFrame(res['probes'])
-    cols = ['card', 'arch', 'size', 'accum', 'verdict', 'verdict_pred', 'peak_allocated', 'tensor_peak_pred',
+    cols = ['card', 'arch', 'size', 'accum', 'batches', 'verdict', 'verdict_pred', 'tensor_peak', 'tensor_peak_pred',
             'tensor_err_pct', 'peak_reserved', 'process_mib', 'mib_pred', 'reserved_err_pct', 'nvml_err_pct']
     print('\n== probes (MiB; errors in % of the measured figure)\n' + df[cols].round(1).to_string(index=False))
     print('\n== out-of-memory recovery:', json.dumps(res['recovery']))
+    if res.get('order'):
+        o = pd.DataFrame(res['order']['rows'])
+        print(f"\n== the T4 sweep again in reverse order, same process: same verdicts and peaks within 2%: "
+              f"{res['order']['ok']}\n" + o.round(1).to_string(index=False))
     if res.get('overhead_fit'): print(f"\n== overhead on this stack, for memtrace: {res['overhead_fit']['entry']}")
     print('\n== throughput (images/s)\n' + pd.DataFrame(res['throughput']).to_string(index=False))
     cells = pd.DataFrame(res['cuda_cells']).drop(columns='log', errors='ignore')
@@ -224,6 +242,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--dry-run', action='store_true', help='CPU, tiny models, no CUDA: the same path')
     ap.add_argument('--out', default=str(ROOT/'bench/results')); ap.add_argument('--no-notebooks', action='store_true')
+    ap.add_argument('--no-order', action='store_true', help="skip the T4 sweep's second pass, in reverse order")
     a = ap.parse_args()
     if not a.dry_run and not torch.cuda.is_available(): sys.exit('gpu_check: no CUDA GPU here; use --dry-run on a CPU.')
     t0, info = time.time(), stack()
@@ -239,10 +258,14 @@ def main():
     path = one_label_set(Path(tempfile.mkdtemp())/'paddy', 24 if a.dry_run else 192)
     spare = max(1, (os.cpu_count() or 2) - 2)   # the probes' data loading keeps two
     with ProcessPoolExecutor(spare, mp_context=multiprocessing.get_context('spawn')) as ex:   # spawn: CUDA is up here
-        rows = compare(probe_all(configs, path, info, predict_all(configs, ex)))
+        preds = predict_all(configs, ex)   # futures: still answered once the pool is shut down
+        rows = compare(probe_all(configs, path, info, preds))
     done('probes', probes=rows.replace({np.nan: None}).to_dict('records'), recovery=recovery(rows),
          overhead_fit=overhead_fit(rows, info))
     done('cuda_cells', cuda_cells=[] if a.no_notebooks else cuda_cells(a.dry_run))
+    if not a.no_order:   # does what ran before change a probe? the T4 sweep again, last config first
+        again = compare(probe_all(configs, path, info, preds, EMULATED[:1], reverse=True))
+        done('order', order=order_check(rows, again), probes_reversed=again.replace({np.nan: None}).to_dict('records'))
     done('throughput', throughput=throughput([('resnet10t', 64)] if a.dry_run else SPEED, 2 if a.dry_run else 10))
     report(res)
     print(f'\nwrote {out} in {res["seconds"]:.0f} s')

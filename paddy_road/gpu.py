@@ -7,7 +7,7 @@ from __future__ import annotations
 import numbers, os, re, time
 import pandas as pd
 import torch
-from fastai.callback.core import Callback, CancelFitException
+from fastai.callback.core import Callback, CancelFitException, CancelValidException
 from .core import LESSON_BS, SMALLEST, check_accum, check_cuda_arch, check_num, check_size, free_gpu, is_oom
 from .data import paddy_path
 from .recover import left_as_found
@@ -111,44 +111,56 @@ def process_mib(device:int=None) -> float|None:
 
 # %% ../nbs/06_gpu.ipynb #57552c0c
 class StopAfter(Callback):
-    "Cancel the fit after `n` training batches."
-    def __init__(self, n:int): self.n = n
+    "Cancel the fit after `n` training batches, counted across epochs; validation is skipped (a probe measures training)."
+    def __init__(self, n:int): self.n, self.done = n, 0
+    def before_fit(self): self.done = 0
+    def before_validate(self): raise CancelValidException()
     def after_batch(self):
-        if self.training and self.train_iter >= self.n: raise CancelFitException()
+        if not self.training: return
+        self.done += 1
+        if self.done >= self.n: raise CancelFitException()
 
-def _probe_run(arch, size, accum, item, path, n_batches, pretrained, label):
-    "One short training run of the lesson's learner; returns the NVML figure while the learner still holds its memory."
+def _probe_run(arch, size, accum, item, path, n_batches, pretrained, label, out:dict):
+    "A short run of the lesson's learner: `n_batches` micro-batches, over as many epochs as that takes (into `out`)."
+    stop = StopAfter(n_batches)
     learn = train_learner(arch, size, item=item, accum=accum, path=path, label=label, pretrained=pretrained, fp16=True,
-                          cbs=[StopAfter(n_batches)])
+                          cbs=[stop])
+    if not len(learn.dls.train):
+        raise ValueError(f"probe: {path} has too few images of {label!r} for one batch of {learn.dls.train.bs}: "
+                         "use the real data or a larger synthetic set.")
     learn.unfreeze()
-    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(1, 0.01)
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(-(-n_batches // len(learn.dls.train)), 0.01)
     torch.cuda.synchronize()
-    return process_mib()
+    out.update(process_mib=process_mib(), batches=stop.done)  # NVML's figure while the learner still holds its memory
 
 # %% ../nbs/06_gpu.ipynb #0890607c
 def probe(arch:str, size, accum:int=1,
           item=None, # an int (squish-resize to it) or an item transform; default Resize(480, method='squish')
           path=None, # Paddy data folder (default: `paddy_path()`)
           gpu='auto', # the budget: 'auto' (this card), a card's name ('T4'), or MiB
-          n_batches:int=8, # training batches to run: memory has peaked long before
+          n_batches:int=8, # micro-batches to run; at least accum+1, the first after an optimizer step
           pretrained:bool=False, # the weights' values don't change the memory; True downloads them
           label:str=SMALLEST) -> dict:
     "Measure the GPU memory of the lesson's training run for one config; an out-of-memory is recorded, not raised."
     check_size(size); check_num(n_batches, 'n_batches', lo=1, integer=True)
-    rec = dict(arch=arch, size=str(size), accum=accum, bs=LESSON_BS // check_accum(accum), peak_allocated=None,
-               peak_reserved=None, process_mib=None, fits=None, seconds=None, error=None)
+    n = max(n_batches, check_accum(accum) + 1)   # the steady state: see the text above
+    rec = dict(arch=arch, size=str(size), accum=accum, bs=LESSON_BS // accum, tensor_peak=None, peak_allocated=None,
+               allocated_before=None, peak_reserved=None, process_mib=None, batches=0, fits=None, seconds=None,
+               error=None)
     if not torch.cuda.is_available(): return {**rec, 'error': 'no CUDA GPU'}
     check_cuda_arch()
     path, budget = paddy_path(path, quiet=True), gpu_budget(gpu)
     free_gpu(); torch.cuda.reset_peak_memory_stats()
+    rec.update(allocated_before=gpu_mem()['allocated'], cudnn_benchmark=torch.backends.cudnn.benchmark)
     t0 = time.time()
-    try: rec['process_mib'] = left_as_found(_probe_run, arch, size, accum, item, path, n_batches, pretrained, label)
+    try: left_as_found(_probe_run, arch, size, accum, item, path, n, pretrained, label, rec)
     except Exception as e:
         if not is_oom(e): raise
         rec['error'] = 'CUDA out of memory'  # keep only the text: the exception's frames hold the learner
     rec['seconds'] = time.time() - t0
     m = gpu_mem()
-    rec.update(peak_allocated=m['peak_allocated'], peak_reserved=m['peak_reserved'])
+    rec.update(peak_allocated=m['peak_allocated'], peak_reserved=m['peak_reserved'],
+               tensor_peak=m['peak_allocated'] - rec['allocated_before'])
     used = rec['process_mib'] if rec['process_mib'] is not None else m['peak_reserved']
     rec.update(fits=rec['error'] is None and used <= budget['mib'], card=budget['card'])
     free_gpu()

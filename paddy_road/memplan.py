@@ -24,7 +24,7 @@ def _sweep_row(arch, size, item, accum, gpu, measure, margin, **kwargs) -> dict:
     else:
         r = predict_gpu_mib(arch, size, accum=accum, item=item if item is not None else 480, gpu=gpu, **kwargs)
         mib = r['predicted_mib']; r['fits'] = mib <= gpu_budget(gpu)['mib'] * (1 - margin)
-    peak = r['peak_allocated'] if measure else r['tensor_peak']  # measured allocated tensors, or their traced peak
+    peak = r['tensor_peak']  # measured (peak allocated during the run less what was before it), or traced
     return dict(arch=arch, size=str(size), accum=accum, mib=mib, tensor_peak=peak, fits=r['fits'],
                 source='measured' if measure else 'predicted', error=r.get('error'))
 
