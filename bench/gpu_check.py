@@ -30,7 +30,7 @@ CPU's, the CUDA cells are listed but not run. Everything uses pretrained=False: 
 
 Usage: python bench/gpu_check.py [--dry-run] [--out bench/results] [--no-notebooks]
 """
-import argparse, json, multiprocessing, os, platform, subprocess, sys, tempfile, time
+import argparse, json, multiprocessing, os, platform, re, subprocess, sys, tempfile, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from paddy_road.core import SMALLEST                                                # noqa: E402
 from paddy_road.synth import synth_image                                            # noqa: E402
-from paddy_road.gpu import probe, process_mib, gpu_budget, find_card, free_gpu       # noqa: E402
+from paddy_road.gpu import probe, process_mib, gpu_budget, find_card, free_gpu, warm_cuda  # noqa: E402
 from paddy_road.train import timm_model                                             # noqa: E402
 from paddy_road.memtrace import predict_gpu_mib, _fused                             # noqa: E402
 
@@ -61,6 +61,8 @@ def stack() -> dict:
     torch.cuda.init()
     res.update(card=torch.cuda.get_device_name(), capability='.'.join(map(str, torch.cuda.get_device_capability())),
                torch_total_mib=torch.cuda.mem_get_info()[1] / 2**20, context_mib=process_mib())
+    warm_cuda()   # cuBLAS's workspaces: kept by the process, not by a probe (each probe also warms up first)
+    res['workspaces_mib'] = torch.cuda.memory_allocated() / 2**20
     try:
         import pynvml
         pynvml.nvmlInit()
@@ -196,9 +198,11 @@ def cuda_cells(dry:bool) -> list:
         return [dict(notebook=n, cell=i, result='not run (no CUDA)') for n, i in cells]
     cmd = [sys.executable, str(ROOT/'.ci/nbrun.py'), '--flags', 'cuda', '--n_workers', '1', *map(str, nbs)]
     r = subprocess.run(cmd, capture_output=True, text=True)
-    failed = {line.split(':')[0] for line in r.stdout.splitlines() if line.endswith('FAILED')}
-    return [dict(notebook=n, cell=i, result='failed' if n in failed else 'passed',
-                 log=r.stderr[-2000:] if n in failed else '') for n, i in cells]
+    stopped = {m[1]: int(m[2]) for m in re.finditer(r'(\S+\.ipynb) failed at cell (\d+)', r.stdout + r.stderr)}
+    def result(n, i):   # cells before the one that failed passed; those after it never ran
+        return 'passed' if i < stopped.get(n, 1e9) else 'failed' if i == stopped[n] else 'not run (an earlier failed)'
+    return [dict(notebook=n, cell=i, result=result(n, i), log=(r.stdout + r.stderr)[-2000:] if result(n, i) == 'failed'
+                 else '') for n, i in cells]
 
 def clean(df:pd.DataFrame, slack:float=100.) -> pd.Series:
     """The probes that ran in a process as found: what the probes before them left allocated adds up to at most `slack`

@@ -15,7 +15,7 @@ from .train import train_learner
 
 # %% auto #0
 __all__ = ['PUBLISHED', 'LESSON_LARGE', 'CARDS', 'CARD_SOURCES', 'DEFAULT_CARD', 'find_card', 'gpu_budget', 'report_gpu',
-           'gpu_mem', 'process_mib', 'StopAfter', 'probe']
+           'gpu_mem', 'process_mib', 'StopAfter', 'warm_cuda', 'probe']
 
 # %% ../nbs/06_gpu.ipynb #6b78cc03
 PUBLISHED = pd.DataFrame([  # the lesson's nvidia-smi figures on Kaggle's P100, fp16, bs 64 // accum
@@ -134,6 +134,14 @@ def _probe_run(arch, size, accum, item, path, n_batches, pretrained, label, out:
     out.update(process_mib=process_mib(), batches=stop.done)  # NVML's figure while the learner still holds its memory
 
 # %% ../nbs/06_gpu.ipynb #0890607c
+def warm_cuda():
+    "Make the workspaces that a process's first matrix products allocate and keep for good (cuBLAS's: 65 MiB on an H200)."
+    if not torch.cuda.is_available(): return
+    lin, x = torch.nn.Linear(64, 64).cuda(), torch.randn(64, 64, device='cuda')
+    for fp16 in (False, True):
+        with torch.autocast('cuda', dtype=torch.float16, enabled=fp16): lin(x).float().sum().backward()
+    torch.cuda.synchronize()
+
 def probe(arch:str, size, accum:int=1,
           item=None, # an int (squish-resize to it) or an item transform; default Resize(480, method='squish')
           path=None, # Paddy data folder (default: `paddy_path()`)
@@ -150,7 +158,7 @@ def probe(arch:str, size, accum:int=1,
     if not torch.cuda.is_available(): return {**rec, 'error': 'no CUDA GPU'}
     check_cuda_arch()
     path, budget = paddy_path(path, quiet=True), gpu_budget(gpu)
-    free_gpu(); torch.cuda.reset_peak_memory_stats()
+    warm_cuda(); free_gpu(); torch.cuda.reset_peak_memory_stats()   # a process's first probe measures what later ones do
     rec.update(allocated_before=gpu_mem()['allocated'], cudnn_benchmark=torch.backends.cudnn.benchmark)
     t0 = time.time()
     try: left_as_found(_probe_run, arch, size, accum, item, path, n, pretrained, label, rec)

@@ -222,8 +222,8 @@ def leave_one_out(rows:pd.DataFrame=None, # measured runs; default: the lesson's
 
 # %% ../nbs/07_memtrace.ipynb #19a9970c
 MEASURED_OVERHEAD = {  # card -> (c0 MiB, c1, the stack it was measured on, where the figures are)
-    'NVIDIA H200': (862, 1.023, 'torch 2.11, CUDA 13.0', 'bench/results/gpu_check-NVIDIA_H200-2026-12-04-figures.json, '
-                    '3 clean probes'),
+    'NVIDIA H200': (891, 1.055, 'torch 2.11, CUDA 13.0', 'bench/results/gpu_check-NVIDIA_H200-figures.json, '
+                    '16 probes, steady-state tensor peaks'),
 }
 
 @functools.lru_cache(maxsize=None)
