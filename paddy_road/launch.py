@@ -6,10 +6,13 @@
 from __future__ import annotations
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['in_launch', 'local_rank', 'launch', 'init_worker', 'alone', 'as_worker', 'launch_each', 'gloo_broadcast']
+__all__ = ['in_launch', 'local_rank', 'launch', 'init_worker', 'alone', 'as_worker', 'launch_each', 'Ended', 'say',
+           'check_crossing', 'spawn_each', 'gloo_broadcast']
 
 # %% ../nbs/03a_launch.ipynb #1a4c7e62
 def in_launch() -> bool:
@@ -56,10 +59,111 @@ def as_worker(fn, arg):
     rank = init_worker()
     with alone(): return fn(arg, rank)
 
-def launch_each(fn, arg, procs:int, launcher=None):
-    "`fn(arg, rank)` in each of `procs` processes, one per GPU, each on its own; in this process when `procs` is 1."
+def launch_each(fn, arg, procs:int, launcher=None, logs=None):
+    "`fn(arg, rank)` in `procs` processes, one per GPU, each on its own: fresh (`spawn_each`), the `launcher`'s, or here."
     if procs == 1: return fn(arg, 0)
+    if launcher is None: return spawn_each(fn, arg, procs, logs=logs)
     launch(as_worker, (fn, arg), procs, launcher)
+
+# %% ../nbs/03a_launch.ipynb #051c52d7
+@dataclass
+class Ended:
+    "How one fresh worker ended: its rank, GPU, pid and exit code, and its result or what went wrong (None: ok)."
+    rank: int
+    gpu: int|None
+    pid: int
+    exitcode: int|None
+    result: object = None
+    error: str|None = None
+
+_LINES = None   # in a fresh worker: (queue, rank), the way its `say` lines reach the parent
+
+def say(msg:str):
+    "One whole line for the notebook: printed here, or, in a fresh worker, sent to the process that started it."
+    if _LINES is None: print(msg, flush=True)
+    else: _LINES[0].put((_LINES[1], 'line', str(msg)))
+
+def check_crossing(what:dict, where:str='a worker process'):
+    "Every value of `what` (name -> value) pickles, or one clear error that names it, before anything starts."
+    import cloudpickle
+    for k, v in what.items():
+        try: cloudpickle.dumps(v)
+        except Exception as e: raise TypeError(
+            f"{k}={v!r} can't cross into {where}: it doesn't pickle ({type(e).__name__}: {e}). Give something that "
+            "pickles (plain data, a function or class), or use procs=1.") from None
+
+def _exit_said(code) -> str:
+    "An exit code in words: 'exit code 3', 'killed by SIGKILL'."
+    import signal
+    if code is None or code >= 0: return f'exit code {code}'
+    try: return f'killed by {signal.Signals(-code).name}'
+    except ValueError: return f'killed by signal {-code}'
+
+@contextmanager
+def _env(**kw):
+    "os.environ with `kw` set while open (what a spawned child inherits), as it was after."
+    old = {k: os.environ.get(k) for k in kw}
+    os.environ.update(kw)
+    try: yield
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
+def _fresh(payload:bytes, rank:int, q, log:str|None, threads:int):
+    "A worker: its output to `log`, its `say` lines and its answer through `q`, `fn(arg, rank)` on its own."
+    global _LINES
+    import cloudpickle, sys, traceback
+    _LINES = (q, rank)
+    if log: sys.stdout = sys.stderr = open(log, 'a', buffering=1)
+    torch.set_num_threads(threads)
+    try:
+        fn, arg = cloudpickle.loads(payload)
+        with alone(): res = fn(arg, rank)
+        q.put((rank, 'done', cloudpickle.dumps(res)))
+    except BaseException as e:
+        traceback.print_exc()
+        q.put((rank, 'error', f'raised {type(e).__name__}: {e}'))
+
+def spawn_each(fn, arg, procs:int, gpus:int=None, # GPUs to spread over (default: every visible one; 0: none)
+               logs=None) -> list: # folder for each worker's output (default: they print where this process does)
+    "`fn(arg, rank)` in `procs` fresh (spawned) processes, worker r on GPU r % gpus; their `say` lines here; `Ended`s."
+    import cloudpickle, importlib, multiprocessing as mp, queue
+    check_crossing(dict(fn=fn, arg=arg))
+    payload, ctx = cloudpickle.dumps((fn, arg)), mp.get_context('spawn')
+    gpus = torch.cuda.device_count() if gpus is None else gpus
+    threads, q, ps = max(1, (os.cpu_count() or 1) // procs), ctx.Queue(), []
+    if logs: Path(logs).mkdir(parents=True, exist_ok=True)
+    answers = {}
+    def drain(timeout) -> bool:
+        try: r, kind, body = q.get(timeout=timeout)
+        except queue.Empty: return False
+        if kind == 'line': print(body, flush=True)
+        else: answers[r] = (kind, body)
+        return True
+    try:
+        for r in range(procs):
+            pin = dict(CUDA_VISIBLE_DEVICES=str(r % gpus)) if gpus else {}
+            with _env(**pin, OMP_NUM_THREADS=str(threads)):
+                p = ctx.Process(target=importlib.import_module('paddy_road.launch')._fresh,   # the package's
+                                 args=(payload, r, q, str(Path(logs)/f'worker{r}.log') if logs else None,
+                                                     threads), name=f'paddy_road worker {r}')
+                p.start()
+            ps.append(p)
+        while any(p.is_alive() for p in ps): drain(0.2)
+        while drain(0.1): pass
+    finally:
+        for p in ps:
+            if p.is_alive(): p.terminate()
+            p.join()
+    ended = []
+    for r, p in enumerate(ps):
+        kind, body = answers.get(r, ('died', None))
+        ended.append(Ended(r, r % gpus if gpus else None, p.pid, p.exitcode,
+                           result=cloudpickle.loads(body) if kind == 'done' else None,
+                           error=None if kind == 'done' else body if kind == 'error' else
+                           f'died ({_exit_said(p.exitcode)})'))
+    return ended
 
 # %% ../nbs/03a_launch.ipynb #8b5e3f2c
 def _broadcast_gloo(self, t, rank):
