@@ -12,7 +12,8 @@ import numpy as np, pandas as pd
 import torch
 from .core import DISEASES, DiskFull, check_accum, check_cuda_arch, check_num, check_room, free_gpu, is_oom
 from .data import kfold_names, paddy_path, tst_files
-from .launch import as_worker, in_launch, launch_each
+from .claims import _read_claim, alive
+from .launch import Ended, as_worker, check_crossing, in_launch, launch_each, say
 from .train import TrainingFailed, check_tiny
 from .ensemble import (Member, MemberRecord, MemberResult, check_member, config_diff, member_config,
                                  member_key, members_from, train_member)
@@ -41,6 +42,7 @@ class BagJob:
     est: dict = field(default_factory=dict) # seconds per member key
     procs: int = 1
     adopted: dict = field(default_factory=dict) # member key -> the earlier run's folder it was resumed from
+    started: float = 0. # time.time() when this run's workers began: a claim made since, by a dead process, was theirs
 
 def _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, kw, **train) -> BagJob:
     "The run's `BagJob`: the data found, out_dir made and writable, each member's key and config."
@@ -79,12 +81,19 @@ def _check_args(members, epochs, accum, lr, time_budget, minutes, procs, folds, 
 def _failed(job:BagJob, w:Wanted, error:str):
     "Record member `w` as failed, and say so."
     job.store.fail(MemberRecord(w.key, w.config, w.weight, status='failed', error=error, run=job.run))
-    print(f'bag: {w.key} failed ({error}); going on.')
+    say(f'bag: {w.key} failed ({error}); going on.')
+
+def _where() -> str:
+    "Where this process trains: its GPU (as the machine numbers them), else the CPU; and which worker it is."
+    w = f" (worker {os.environ['PADDY_WORKER']})" if 'PADDY_WORKER' in os.environ else ''
+    if not torch.cuda.is_available(): return 'CPU' + w
+    return f"GPU {os.environ.get('CUDA_VISIBLE_DEVICES', torch.cuda.current_device())}{w}"
 
 def _train_one(job:BagJob, m:Member, w:Wanted) -> float|None:
     "Train and save one member; out of memory, a NaN loss or unusable predictions are recorded. Its seconds, or None."
     valid = job.folds[w.config['fold']] if job.folds else None
-    c = w.config
+    c, est = w.config, job.est.get(w.key)
+    say(f"bag: {w.key} starting on {_where()}, accum {c['accum']}" + (f', about {est / 60:.0f} min' if est else ''))
     try: res = job.trainer(m, job.path, epochs=c['epochs'], accum=c['accum'], lr=c['lr'], pretrained=c['pretrained'],
                            valid_names=valid, **job.kw)
     except Exception as e:
@@ -94,7 +103,22 @@ def _train_one(job:BagJob, m:Member, w:Wanted) -> float|None:
     r = MemberResult.from_training(w.key, c, w.weight, res if isinstance(res, dict) else {}, run=job.run)
     if (why := r.problem() or w.refusal(r)): return _failed(job, w, f'unusable predictions: {why}')
     job.store.save(r)
+    err = r.record.val_error
+    say(f'bag: {w.key} done in {(r.record.seconds or 0) / 60:.1f} min'
+        + (f', valid error {err:.4f}' if err is not None else ''))
     return r.record.seconds or 0.
+
+def _after_workers(job:BagJob, ended):
+    "Each fresh worker that raised or died: the member it held recorded as failed, and said; the others went on."
+    for e in ended if isinstance(ended, list) else []:
+        if not isinstance(e, Ended) or e.error is None: continue
+        held = [w for w in job.wanted if (_read_claim(job.store.claim_file(w.key)) or {}).get('pid') == e.pid]
+        for w in held:
+            job.store.claim_file(w.key).unlink(missing_ok=True)
+            _failed(job, w, f"its worker {e.rank} ({f'GPU {e.gpu}' if e.gpu is not None else 'CPU'}) {e.error}; "
+                             f"its log: {job.store.folder/'logs'/f'worker{e.rank}.log'}")
+        if not held: say(f"bag: worker {e.rank} {e.error} between members; its log: "
+                         f"{job.store.folder/'logs'/f'worker{e.rank}.log'}")
 
 # %% ../nbs/08c_bag.ipynb #23816858
 def _fits(job:BagJob, key:str, secs:list) -> bool:
@@ -106,13 +130,19 @@ def _fits(job:BagJob, key:str, secs:list) -> bool:
           '(run again, or attach this output to the next version, to continue).')
     return False
 
+def _lost_here(job:BagJob, key:str) -> bool:
+    "Whether a worker of this run died holding member `key`: not taken over (it would die again); the parent says so."
+    info = _read_claim(job.store.claim_file(key))
+    return bool(job.started) and info is not None and info['time'] >= job.started and not alive(
+        info['pid'], info.get('start'))
+
 def _work(job:BagJob, rank:int=0) -> list:
     "This process's share: each unsettled, unclaimed member in order that fits; again while others' claims remain."
     secs, trained, st = [], [], job.store
     while True:
         before = len(trained)
         for m, w in zip(job.members, job.wanted):
-            if st.settled(w) or not _fits(job, w.key, secs): continue
+            if st.settled(w) or _lost_here(job, w.key) or not _fits(job, w.key, secs): continue
             check_room(st.folder, job.need, f'member {w.key}')  # a full disk: said now, not after the training
             if (c := st.claim(w.key)) is None: continue
             with c:
@@ -210,6 +240,7 @@ def _prepare(job:BagJob, sources:list, retry_failed:bool):
         if fwhy or rec is not None and (retry_failed or config_diff(rec, w.config)): st.clear_failure(w.key)
     st.save_run(job.wanted, job.run)
     job.adopted = st.adopt(sources, {w.key: w for w in job.wanted})
+    job.started = time.time()
 
 def _launched(job:BagJob, sources:list, retry_failed:bool, minutes) -> pd.DataFrame:
     "`bag` in one of the processes `accelerate launch` started: the main one prepares, all work."
@@ -245,9 +276,10 @@ def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12, accum:i
                lr=lr, pretrained=pretrained)
     if in_launch(): return _launched(job, sources, retry_failed, minutes)
     job.procs = procs or max(1, torch.cuda.device_count())
+    if job.procs > 1 and launcher is None: check_crossing(kwargs | dict(trainer=trainer))   # before any member starts
     _prepare(job, sources, retry_failed)
     job.est = _estimates(job, minutes, launcher)
-    try: launch_each(_work, job, job.procs, launcher)
+    try: _after_workers(job, launch_each(_work, job, job.procs, launcher, logs=job.store.folder/'logs'))
     except BaseException:
         try: job.store.write_manifest()
         except (DiskFull, OSError): pass  # the error that stopped the run is the one to see

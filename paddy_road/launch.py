@@ -60,7 +60,7 @@ def as_worker(fn, arg):
     with alone(): return fn(arg, rank)
 
 def launch_each(fn, arg, procs:int, launcher=None, logs=None):
-    "`fn(arg, rank)` in `procs` processes, one per GPU, each on its own: fresh (`spawn_each`), the `launcher`'s, or here."
+    "`fn(arg, rank)` in `procs` processes, one per GPU, each alone: fresh (`spawn_each`), the `launcher`'s, or here."
     if procs == 1: return fn(arg, 0)
     if launcher is None: return spawn_each(fn, arg, procs, logs=logs)
     launch(as_worker, (fn, arg), procs, launcher)
@@ -144,7 +144,7 @@ def spawn_each(fn, arg, procs:int, gpus:int=None, # GPUs to spread over (default
     try:
         for r in range(procs):
             pin = dict(CUDA_VISIBLE_DEVICES=str(r % gpus)) if gpus else {}
-            with _env(**pin, OMP_NUM_THREADS=str(threads)):
+            with _env(**pin, OMP_NUM_THREADS=str(threads), PADDY_WORKER=str(r)):
                 p = ctx.Process(target=importlib.import_module('paddy_road.launch')._fresh,   # the package's
                                  args=(payload, r, q, str(Path(logs)/f'worker{r}.log') if logs else None,
                                                      threads), name=f'paddy_road worker {r}')

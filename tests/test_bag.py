@@ -91,3 +91,42 @@ def test_accelerate_launch_script(paddy, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert [(tmp_path/f'rank{r}').read_text() for r in (0, 1)] == ['4', '4']   # both processes return the manifest
     assert sorted(n for _, n in logged(tmp_path/'log')) == NAMES             # each member once
+
+def _whole_lines(said:str) -> list:
+    "The bag's lines about members; each a whole line (two workers never interleave half-lines)."
+    lines = [l for l in said.splitlines() if l.startswith('bag: ')]
+    for l in lines: assert l.count('bag: ') == 1, l
+    return lines
+
+def test_fresh_workers_after_this_process_computed(paddy, tmp_path, capsys):
+    "Spawned workers (the default launch): this process has already run torch on its threads; each member once."
+    torch.nn.Linear(64, 64)(torch.randn(256, 64)).sum().backward()
+    log = tmp_path/'calls.log'
+    two = bag(FOUR, paddy, tmp_path/'two', trainer=FakeTrainer(log=log, delay=0.3), procs=2)
+    calls = logged(log)
+    assert sorted(n for _, n in calls) == NAMES and str(os.getpid()) not in {p for p, _ in calls}
+    assert set(two.status) == {'ok'} and not list((tmp_path/'two').glob('*.claim'))
+    lines = _whole_lines(capsys.readouterr().out)
+    for n in NAMES:   # each member named when it starts (where, with its accum) and when it ends
+        assert sum(l.startswith(f'bag: {n} starting on CPU (worker ') and ', accum 2' in l for l in lines) == 1, lines
+        assert sum(l.startswith(f'bag: {n} done in ') and l.endswith('valid error 0.5000') for l in lines) == 1
+    assert (tmp_path/'two'/'logs'/'worker0.log').exists()   # what the workers printed themselves
+
+def test_fresh_worker_killed_takes_only_its_member(paddy, tmp_path, capsys):
+    "A worker killed mid-member: that member is recorded as failed, the others are trained, this process goes on."
+    out = tmp_path/'ens'
+    man = bag(FOUR, paddy, out, trainer=FakeTrainer(kill=FOUR[1].name, delay=0.3), procs=2).set_index('key')
+    assert man.loc[FOUR[1].name, 'status'] == 'failed'
+    assert 'died (killed by SIGKILL); its log: ' in man.loc[FOUR[1].name, 'error']
+    assert (man.drop(FOUR[1].name).status == 'ok').all() and not list(out.glob('*.claim'))
+    assert f'bag: {FOUR[1].name} failed (its worker ' in capsys.readouterr().out
+    t = FakeTrainer()
+    again = bag(FOUR, paddy, out, trainer=t, retry_failed=True)   # the next run trains only what is missing
+    assert t.calls == [FOUR[1].name] and set(again.status) == {'ok'}
+
+def test_what_cannot_cross_is_named_before_any_member(paddy, tmp_path):
+    import threading
+    with pytest.raises(TypeError, match=r"cbs=\[<unlocked _thread.lock .*\] can't cross into a worker process: it "
+                                        r"doesn't pickle"):
+        bag(FOUR, paddy, tmp_path, trainer=FakeTrainer(), procs=2, cbs=[threading.Lock()])
+    assert not list(tmp_path.glob('*.member'))
