@@ -113,8 +113,8 @@ def probe_all(configs, path:Path, info:dict, preds:dict, cards=EMULATED, reverse
             r = probe(arch, size, accum=a, path=path, gpu=card, n_batches=2, pretrained=False)  # runs >= accum + 1
             after = torch.cuda.memory_allocated() / 2**20 if torch.cuda.is_available() else 0.
             rows.append(dict(card=card, **{k: r.get(k) for k in KEEP}, allocated_back=after - before))
-            print(f"{card} {arch} {size} accum {a}: {r['error'] or 'ran'}, tensor peak {r['tensor_peak'] or 0:.0f} MiB, "
-                  f"{r['batches']} batches ({r['seconds'] or 0:.1f} s)", flush=True)
+            print(f"{card} {arch} {size} accum {a}: {r['error'] or 'ran'}, tensor peak {r['tensor_peak'] or 0:.0f} "
+                  f"MiB, {r['batches']} batches ({r['seconds'] or 0:.1f} s)", flush=True)
     if torch.cuda.is_available(): torch.cuda.set_per_process_memory_fraction(1.)
     return [r | preds[(r['card'], r['arch'], str(r['size']), r['accum'])].result() for r in rows]
 

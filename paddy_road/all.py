@@ -45,7 +45,7 @@ item_hw item_desc CLAIM_BEAT_S CLAIM_STALE_S CLAIM_YOUNG_S alive drop Claim take
 VARIETY_FLOOR leaf_colour synth_image kaggle_credentials bad_image read_train_csv TrainCsvColumn ImageCsvColumn InNames
 label_files tst_files in_launch local_rank launch init_worker alone as_worker launch_each gloo_broadcast TINY
 use_pretrained NCHWBody fix_nhwc check_batches timm_model tiny_kwargs check_tiny check_fit PUBLISHED CARD_SOURCES
-process_mib StopAfter warm_cuda probe PREDICTOR_VERSION SHIPPED_TRACES MEASURED_OVERHEAD LiveMem cuda_autocast measure_cpu_mem
+process_mib StopAfter probe PREDICTOR_VERSION SHIPPED_TRACES MEASURED_OVERHEAD LiveMem cuda_autocast measure_cpu_mem
 calibrate leave_one_out overhead_for shipped_configs ship_traces check_member check_models train_member member_key
 member_config MemberRecord config_diff preds_differ oob MEMBER_EXT FAILURE_EXT CLAIM_EXT MAX_MEMBER_BYTES Store
 member_bytes parse_member read_member Wanted MemberState kaggle_inputs resume_sources PartialEnsemble manifest
@@ -55,6 +55,7 @@ binary_cross_entropy_with_logits target_sizes HeadError HeadLoss movielens_forma
 DRIFT_STEPS one_cycle Schedule schedule LazyState lazy_state lazy_step_torch catch_up numba_available numba_why
 lazy_epoch_numba BYTES_PER_RATING ENGINES FusedAdam dot_grads evaluate DEMO_STAGES demo_train demo_multitarget
 demo_ensemble demo_collab demo_memory demo_data format_summary UsageError usage console DEVICE_TYPES autocast_state
-restore_autocast OOM_ADVICE oom_message RATE_SOURCES CARD_SPEED_SOURCES""".split())
+restore_autocast OOM_ADVICE oom_message RATE_SOURCES CARD_SPEED_SOURCES warm_cuda Ended say check_crossing AUTO_ACCUM
+auto_accum resolve_accum SAME_MEMBER_ANY""".split())
 __all__ = ['ROOMS'] + [n for r in ROOMS for n in _importlib.import_module(f'paddy_road.{r}').__all__
                        if n not in ROOM_ONLY]

@@ -5,16 +5,16 @@
 # %% ../nbs/08c_bag.ipynb #a9f73613
 from __future__ import annotations
 import os, secrets, time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 import numpy as np, pandas as pd
 import torch
-from .core import DISEASES, DiskFull, check_accum, check_cuda_arch, check_num, check_room, free_gpu, is_oom
+from .core import DISEASES, LESSON_BS, DiskFull, check_accum, check_cuda_arch, check_num, check_room, free_gpu, is_oom
 from .data import kfold_names, paddy_path, tst_files
 from .claims import _read_claim, alive
 from .launch import Ended, as_worker, check_crossing, in_launch, launch_each, say
-from .train import TrainingFailed, check_tiny
+from .train import TrainingFailed, check_tiny, resolve_accum
 from .ensemble import (Member, MemberRecord, MemberResult, check_member, config_diff, member_config,
                                  member_key, members_from, train_member)
 from .store import Store, Wanted, resume_sources
@@ -48,8 +48,11 @@ def _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, kw, **t
     "The run's `BagJob`: the data found, out_dir made and writable, each member's key and config."
     path, store = paddy_path(path, quiet=True), Store(out_dir).create()
     ids, n_train = [f.name for f in tst_files(path)], len(pd.read_csv(path/'train.csv'))
-    cfgs = [member_config(m, i % folds if folds else None, seed=kw.get('seed'), tiny=kw.get('tiny', False), **train)
-            for i, m in enumerate(members)]
+    bs, accum = kw.get('bs', LESSON_BS), train.pop('accum')   # 'auto': each member's own pick, for the card in use
+    accums = [m.accum or (resolve_accum(accum, m.arch, m.size, m.item, bs) if accum == 'auto' else accum)
+              for m in members]
+    cfgs = [member_config(m, i % folds if folds else None, seed=kw.get('seed'), tiny=kw.get('tiny', False), accum=a,
+                          **train) for i, (m, a) in enumerate(zip(members, accums))]
     wanted = [Wanted(member_key(members, i), c, float(m.weight), ids, list(DISEASES)) for i, (m, c) in
               enumerate(zip(members, cfgs))]
     need = (len(ids) + n_train) * (4 * len(DISEASES) + 120) + 2**16  # probabilities, names and records, with room
@@ -63,7 +66,8 @@ def _check_args(members, epochs, accum, lr, time_budget, minutes, procs, folds, 
         raise TypeError(f"members={members!r}: give a non-empty list of Member(arch, size, item), or the lesson's "
                         "dict {arch: {(item, size), ...}}.")
     check_num(epochs, 'epochs', lo=1, integer=True, hint='the lesson: 12')
-    check_accum(accum, kw.get('bs', 64)); check_num(lr, 'lr', lo=0, above=True, hint='the lesson: 0.01')
+    if accum != 'auto': check_accum(accum, kw.get('bs', 64))
+    check_num(lr, 'lr', lo=0, above=True, hint='the lesson: 0.01')
     if time_budget is not None: check_num(time_budget, 'time_budget', lo=0, above=True, hint='seconds; None for none')
     if procs is not None: check_num(procs, 'procs', lo=1, integer=True, hint='one per GPU')
     if folds is not None: check_num(folds, 'folds', lo=2, integer=True, hint='k of k-fold, or None for random splits')
@@ -78,9 +82,9 @@ def _check_args(members, epochs, accum, lr, time_budget, minutes, procs, folds, 
     for k, v in minutes.items(): check_num(v, f'minutes[{k!r}]', lo=0, above=True)
 
 # %% ../nbs/08c_bag.ipynb #b58cd963
-def _failed(job:BagJob, w:Wanted, error:str):
+def _failed(job:BagJob, w:Wanted, error:str, tries:int=None):
     "Record member `w` as failed, and say so."
-    job.store.fail(MemberRecord(w.key, w.config, w.weight, status='failed', error=error, run=job.run))
+    job.store.fail(MemberRecord(w.key, w.config, w.weight, status='failed', error=error, run=job.run, tries=tries))
     say(f'bag: {w.key} failed ({error}); going on.')
 
 def _where() -> str:
@@ -92,15 +96,26 @@ def _where() -> str:
 def _train_one(job:BagJob, m:Member, w:Wanted) -> float|None:
     "Train and save one member; out of memory, a NaN loss or unusable predictions are recorded. Its seconds, or None."
     valid = job.folds[w.config['fold']] if job.folds else None
-    c, est = w.config, job.est.get(w.key)
+    c, est, bs = w.config, job.est.get(w.key), job.kw.get('bs', LESSON_BS)
     say(f"bag: {w.key} starting on {_where()}, accum {c['accum']}" + (f', about {est / 60:.0f} min' if est else ''))
-    try: res = job.trainer(m, job.path, epochs=c['epochs'], accum=c['accum'], lr=c['lr'], pretrained=c['pretrained'],
-                           valid_names=valid, **job.kw)
-    except Exception as e:
-        if not (is_oom(e) or isinstance(e, TrainingFailed)): raise
-        return _failed(job, w, 'CUDA out of memory' if is_oom(e) else str(e))
-    finally: free_gpu()  # the lesson's gc.collect() + torch.cuda.empty_cache() after each member
-    r = MemberResult.from_training(w.key, c, w.weight, res if isinstance(res, dict) else {}, run=job.run)
+    a, tries = c['accum'], 1
+    while True:   # the lesson's procedure: out of memory, double the accumulation (the same batch, the same member)
+        try:
+            res = job.trainer(replace(m, accum=a), job.path, epochs=c['epochs'], accum=a, lr=c['lr'],
+                              pretrained=c['pretrained'], valid_names=valid, **job.kw)
+            break
+        except Exception as e:
+            if not (is_oom(e) or isinstance(e, TrainingFailed)): raise
+            if is_oom(e) and a * 2 <= bs and bs % (a * 2) == 0:
+                say(f'bag: {w.key} ran out of GPU memory at accum {a}; trying accum {a * 2}.')
+                a, tries = a * 2, tries + 1
+                continue
+            why = f'CUDA out of memory at accum {a}, the largest for a batch of {bs}: {str(e).splitlines()[0]}' if (
+                is_oom(e)) else str(e)
+            return _failed(job, w, why, tries)
+        finally: free_gpu()  # the lesson's gc.collect() + torch.cuda.empty_cache() after each try
+    c = c | dict(accum=a)   # the accumulation it trained with, on record
+    r = MemberResult.from_training(w.key, c, w.weight, res if isinstance(res, dict) else {}, run=job.run, tries=tries)
     if (why := r.problem() or w.refusal(r)): return _failed(job, w, f'unusable predictions: {why}')
     job.store.save(r)
     err = r.record.val_error
@@ -257,7 +272,9 @@ def _launched(job:BagJob, sources:list, retry_failed:bool, minutes) -> pd.DataFr
     return _account(job)
 
 # %% ../nbs/08c_bag.ipynb #416ea0a2
-def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12, accum:int=2, lr:float=0.01,
+def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12,
+        accum='auto', # 'auto': per member, the smallest pick_accum predicts fits the card in use; or a number for all
+        lr:float=0.01,
         pretrained:bool=True,
         time_budget:float=DEFAULT_BUDGET_S, # seconds from the start (default: Kaggle's 12 h less 30 min); None: none
         minutes='auto', # {member key: minutes} to plan with; 'measure': time a few batches; 'auto': measure on a GPU

@@ -13,9 +13,9 @@ from .core import check_accum, check_arch, check_num, first_few, item_desc, item
 from .train import train_and_predict
 
 # %% auto #0
-__all__ = ['Member', 'lesson_members', 'check_member', 'members_from', 'check_models', 'train_member', 'member_key',
-           'member_config', 'MemberRecord', 'MemberResult', 'config_diff', 'preds_differ', 'EnsemblePreds',
-           'weighted_mean', 'oob']
+__all__ = ['SAME_MEMBER_ANY', 'Member', 'lesson_members', 'check_member', 'members_from', 'check_models', 'train_member',
+           'member_key', 'member_config', 'MemberRecord', 'MemberResult', 'config_diff', 'preds_differ',
+           'EnsemblePreds', 'weighted_mean', 'oob']
 
 # %% ../nbs/08_ensemble.ipynb #73773c1a
 @dataclass
@@ -114,9 +114,16 @@ def _models_members(models, weights) -> list:
 
 def members_from(models:dict, # the lesson's {arch: {(item, size), ...}}
                  weights:dict=None, # {arch: weight}: the lesson's ViT counted twice is {'vit_large_patch16_224': 2}
+                 accums:dict=None, # {arch or member name: accum}: a member's own accumulation (default: bag's)
                 ) -> list:
     "The lesson's `models` dict as checked `Member`s, each arch's pairs in a fixed order (a set has none)."
-    return [m for _, m in _models_members(models, weights)]
+    ms, accums = _models_members(models, weights), dict(accums or {})
+    known = {timm_name(a) for a, _ in ms} | {a for a, _ in ms} | {m.name for _, m in ms}
+    if odd := [k for k in accums if k not in known]: raise ValueError(
+        f"accums: {odd[0]!r} is neither an arch of models nor a member's name ({', '.join(m.name for _, m in ms)}).")
+    for k, v in accums.items(): check_accum(v, where=f'accums[{k!r}]: ')
+    for a, m in ms: m.accum = accums.get(m.name, accums.get(a, accums.get(m.arch)))
+    return [m for _, m in ms]
 
 def check_models(models:dict) -> dict:
     "The lesson's `models` dict with every entry checked, each arch's (item, size) pairs a list in a fixed order."
@@ -166,6 +173,7 @@ class MemberRecord:
     seconds: float = None
     timestamp: str = field(default_factory=_now) # when it finished (UTC)
     run: str = None # the bag run that trained it
+    tries: int = None # accumulations tried: 1 when the first fit, 2 after one out-of-memory (doubling accum), ...
     def row(self) -> dict:
         "A flat dict for a table: the config's keys as columns."
         d = asdict(self); return dict(key=d.pop('key'), **d.pop('config'), **d)
@@ -199,7 +207,8 @@ _RECORD_CHECKS = dict(
     tta_val_error=_opt(_real(0, 1), 'an error rate'), seconds=_opt(_real(0), 'a number of seconds'),
     split_seed=_opt(lambda v: isinstance(v, int) and not isinstance(v, bool), 'a whole number'),
     timestamp=lambda v: None if isinstance(v, str) else f'{v!r} is not a time',
-    run=_opt(lambda v: isinstance(v, str), 'text'))
+    run=_opt(lambda v: isinstance(v, str), 'text'),
+    tries=_opt(lambda v: type(v) is int and 1 <= v <= 7, 'a whole number of tries from 1 to 7 (accum 1 to 64)'))
 
 # %% ../nbs/08_ensemble.ipynb #8d2a6b13
 def _probs_problem(name:str, p, rows:int, cols:int) -> str|None:
@@ -249,11 +258,12 @@ class MemberResult:
         return self.record.problem()
 
     @classmethod
-    def from_training(cls, key:str, config:dict, weight:float, res:dict, run:str=None) -> 'MemberResult':
+    def from_training(cls, key:str, config:dict, weight:float, res:dict, run:str=None,
+                      tries:int=None) -> 'MemberResult':
         "The result of training member `key` with `config` (`res`: what `train_member` returns)."
         rec = MemberRecord(key, config, float(weight), val_error=res.get('val_error'),
                            tta_val_error=res.get('tta_val_error'), split_seed=res.get('split_seed'),
-                           seconds=res.get('seconds'), run=run)
+                           seconds=res.get('seconds'), run=run, tries=tries)
         d = {f.name: res.get(f.name) for f in fields(cls) if f.name != 'record'}
         for k, conv in dict(test_probs=torch.Tensor.float, valid_probs=torch.Tensor.float,
                             valid_targets=torch.Tensor.long).items():  # fp16 TTA, int32 targets: the same values
@@ -261,9 +271,12 @@ class MemberResult:
         return cls(rec, **d | {k: list(d[k]) for k in ('test_ids', 'vocab', 'valid_ids') if d[k] is not None})
 
 # %% ../nbs/08_ensemble.ipynb #f1f254c5
+SAME_MEMBER_ANY = {'accum'}   # the same batch of 64 and the same model, however many micro-batches it took
+
 def config_diff(rec:MemberRecord, cfg:dict) -> str|None:
-    "How member `rec` was trained differently from `cfg` (None: the same)."
-    diff = [f'{k}={rec.config.get(k)!r}, not {v!r}' for k, v in cfg.items() if rec.config.get(k) != v]
+    "How member `rec` was trained differently from `cfg` (None: the same); the accumulation it needed is no difference."
+    diff = [f'{k}={rec.config.get(k)!r}, not {v!r}' for k, v in cfg.items()
+            if k not in SAME_MEMBER_ANY and rec.config.get(k) != v]
     diff += [f'{k}={v!r}, not unset' for k, v in rec.config.items() if k not in cfg]
     return f"trained with {'; '.join(diff)}" if diff else None
 

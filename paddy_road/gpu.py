@@ -111,7 +111,7 @@ def process_mib(device:int=None) -> float|None:
 
 # %% ../nbs/06_gpu.ipynb #57552c0c
 class StopAfter(Callback):
-    "Cancel the fit after `n` training batches, counted across epochs; validation is skipped (a probe measures training)."
+    "Cancel the fit after `n` training batches, counted across epochs; no validation (a probe measures training)."
     def __init__(self, n:int): self.n, self.done = n, 0
     def before_fit(self): self.done = 0
     def before_validate(self): raise CancelValidException()
@@ -135,7 +135,7 @@ def _probe_run(arch, size, accum, item, path, n_batches, pretrained, label, out:
 
 # %% ../nbs/06_gpu.ipynb #0890607c
 def warm_cuda():
-    "Make the workspaces that a process's first matrix products allocate and keep for good (cuBLAS's: 65 MiB on an H200)."
+    "Make the workspaces a process's first matrix products allocate and keep for good (cuBLAS's: 65 MiB on an H200)."
     if not torch.cuda.is_available(): return
     lin, x = torch.nn.Linear(64, 64).cuda(), torch.randn(64, 64, device='cuda')
     for fp16 in (False, True):
@@ -158,7 +158,7 @@ def probe(arch:str, size, accum:int=1,
     if not torch.cuda.is_available(): return {**rec, 'error': 'no CUDA GPU'}
     check_cuda_arch()
     path, budget = paddy_path(path, quiet=True), gpu_budget(gpu)
-    warm_cuda(); free_gpu(); torch.cuda.reset_peak_memory_stats()   # a process's first probe measures what later ones do
+    warm_cuda(); free_gpu(); torch.cuda.reset_peak_memory_stats()   # a first probe measures what later ones do
     rec.update(allocated_before=gpu_mem()['allocated'], cudnn_benchmark=torch.backends.cudnn.benchmark)
     t0 = time.time()
     try: left_as_found(_probe_run, arch, size, accum, item, path, n, pretrained, label, rec)

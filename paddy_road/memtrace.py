@@ -14,13 +14,14 @@ from torch.utils._pytree import tree_leaves
 from torch.utils.weak import WeakIdKeyDictionary
 from .core import (LESSON_BS, atomic_write, cache_dir, check_accum, check_arch, check_num, check_size,
                              item_hw, timm_name)
-from .recover import OOM_ADVICE
+from .recover import AUTO_ACCUM, OOM_ADVICE
 from .train import timm_model
 from .gpu import PUBLISHED, find_card, gpu_budget
 
 # %% auto #0
 __all__ = ['PREDICTOR_VERSION', 'SHIPPED_TRACES', 'MEASURED_OVERHEAD', 'LiveMem', 'cuda_autocast', 'predict_mem',
-           'measure_cpu_mem', 'calibrate', 'leave_one_out', 'overhead_for', 'predict_gpu_mib', 'pick_accum']
+           'measure_cpu_mem', 'calibrate', 'leave_one_out', 'overhead_for', 'predict_gpu_mib', 'pick_accum',
+           'auto_accum']
 
 # %% ../nbs/07_memtrace.ipynb #c4b0fc31
 class LiveMem(TorchDispatchMode):
@@ -289,3 +290,15 @@ def _oom_advice(c:dict) -> str:
             f"{p['budget_mib']:,.0f} MiB): run it with accum={p['accum']}.")
 
 OOM_ADVICE[:] = [f for f in OOM_ADVICE if f.__name__ != '_oom_advice'] + [_oom_advice]   # once, a reload included
+
+def auto_accum(arch:str, size, item=None, bs:int=LESSON_BS, gpu='auto') -> int:
+    "`accum='auto'`: the smallest accumulation `pick_accum` predicts fits `gpu` (the card in use, else a T4), said."
+    accums = tuple(a for a in (1, 2, 4, 8, 16, 32, 64) if bs % a == 0)
+    p = pick_accum(arch, size, gpu=gpu, accums=accums, bs=bs, **({} if item is None else {'item': item}))
+    on = f"this {p['card']}" if torch.cuda.is_available() else f"a {p['card']} (no GPU here)"
+    fit = '' if p['fits'] else ', and even that is predicted not to fit: a smaller size or model would'
+    print(f"paddy_road: accum='auto' for {arch} at {size}: {p['accum']} ({p['predicted_mib']:,.0f} of "
+          f"{p['budget_mib']:,.0f} MiB predicted on {on}{fit}).")
+    return p['accum']
+
+AUTO_ACCUM[:] = [auto_accum]

@@ -10,7 +10,8 @@ from fastai.callback.core import Callback
 from .core import free_gpu, is_oom
 
 # %% auto #0
-__all__ = ['DEVICE_TYPES', 'OOM_ADVICE', 'autocast_state', 'restore_autocast', 'GPUOutOfMemory', 'oom_message', 'left_as_found']
+__all__ = ['DEVICE_TYPES', 'OOM_ADVICE', 'AUTO_ACCUM', 'autocast_state', 'restore_autocast', 'GPUOutOfMemory', 'oom_message',
+           'left_as_found']
 
 # %% ../nbs/04a_recover.ipynb #f365db89
 DEVICE_TYPES = ('cpu', 'cuda')
@@ -37,6 +38,7 @@ def restore_autocast(state:dict):
 
 # %% ../nbs/04a_recover.ipynb #22ae984b
 OOM_ADVICE = []   # advice(config) -> str, registered by a room below this one (memtrace: what pick_accum predicts)
+AUTO_ACCUM = []   # pick(arch, size, item, bs) -> accum for accum='auto', registered likewise (memtrace's auto_accum)
 
 class GPUOutOfMemory(torch.cuda.OutOfMemoryError):
     "A training run out of GPU memory, raised once the process is as it was: the run's `config` and what would fit."

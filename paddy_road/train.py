@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #cda2c328
 from __future__ import annotations
-import os, random, time
+import importlib, os, random, time
 from pathlib import Path
 import torch, torch.nn as nn
 from .core import (LESSON_BS, check_accum, check_arch, check_cuda_arch, check_num, check_size, item_tfm,
@@ -12,14 +12,15 @@ from .core import (LESSON_BS, check_accum, check_arch, check_cuda_arch, check_nu
 from .data import paddy_dls, paddy_path, tst_files
 from .launch import alone, gloo_broadcast, init_worker, launch
 from .accum import GradAccum
-from .recover import left_as_found
+from .recover import AUTO_ACCUM, left_as_found
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.tracker import TerminateOnNaNCallback
 
 # %% auto #0
 __all__ = ['TINY', 'weights_available', 'WeightsUnavailable', 'check_pretrained', 'use_pretrained', 'NCHWBody', 'fix_nhwc',
            'check_batches', 'paddy_learner', 'timm_model', 'tiny_kwargs', 'check_tiny', 'loader_kw', 'train_learner',
-           'check_fit', 'fit_recipe', 'train', 'TrainingFailed', 'StopOnNaN', 'train_and_predict', 'train_parallel']
+           'check_fit', 'fit_recipe', 'resolve_accum', 'train', 'TrainingFailed', 'StopOnNaN', 'train_and_predict',
+           'train_parallel']
 
 # %% ../nbs/05_train.ipynb #8de918ab
 def weights_available(arch:str, timeout:float=3.) -> str|None:
@@ -192,9 +193,16 @@ def _config(arch, size, item, accum, kw:dict) -> dict:
     return dict(arch=arch, size=size) | ({} if item is None else dict(item=item)) | dict(accum=accum) | (
         {'bs': kw['bs']} if 'bs' in kw else {})
 
+def resolve_accum(accum, arch:str, size, item=None, bs:int=LESSON_BS) -> int:
+    "`accum` as given, checked; for 'auto', the smallest that `pick_accum` predicts fits the card in use (said)."
+    if accum != 'auto': return check_accum(accum, bs)
+    if not AUTO_ACCUM: importlib.import_module('paddy_road.memtrace')   # the predictor registers itself there
+    return AUTO_ACCUM[-1](arch, size, item, bs)
+
 def train(arch:str, size, item=None, accum:int=1, finetune:bool=True, epochs:int=12, lr:float=0.01, **kwargs):
     "The lesson's `train`: fine-tune and return TTA test predictions; `finetune=False`: fit all layers, return `learn`."
     check_fit(epochs, lr)   # and whatever it raises, the process is left as it was found (no restart: see recover)
+    accum = resolve_accum(accum, arch, size, item, kwargs.get('bs', LESSON_BS))   # 'auto': the predictor's pick
     return left_as_found(_train, arch, size, item, accum, finetune, epochs, lr, config=_config(arch, size, item, accum,
                                                                                                 kwargs), **kwargs)
 
@@ -232,6 +240,8 @@ def train_and_predict(arch:str, size, item=None, epochs:int=12, lr:float=0.01, p
                       **kwargs) -> dict:
     "Train (`train_learner` + `fit_recipe`), then validate and TTA-predict the validation and test images."
     check_fit(epochs, lr)
+    if 'accum' in kwargs:
+        kwargs['accum'] = resolve_accum(kwargs['accum'], arch, size, item, kwargs.get('bs', LESSON_BS))
     return left_as_found(_train_and_predict, arch, size, item, epochs, lr, pretrained, cbs, **kwargs,
                          config=_config(arch, size, item, kwargs.get('accum', 1), kwargs))
 

@@ -31,8 +31,8 @@ def test_order_check_says_what_moved():
     sys.path.insert(0, str(ROOT/'bench'))
     import pandas as pd
     from gpu_check import order_check
-    first = pd.DataFrame(dict(card='T4', arch=['a', 'b', 'c'], size='224', accum=[1, 2, 2], verdict=['fits', 'fits', 'OOM'],
-                              tensor_peak=[1000., 2000., 14000.]))
+    first = pd.DataFrame(dict(card='T4', arch=['a', 'b', 'c'], size='224', accum=[1, 2, 2],
+                              verdict=['fits', 'fits', 'OOM'], tensor_peak=[1000., 2000., 14000.]))
     assert order_check(first, first)['ok'] is True
     moved = first.assign(tensor_peak=[1030., 2000., 13000.])   # 3% on a config that ran: what ran before mattered
     r = order_check(first, moved)
