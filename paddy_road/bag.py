@@ -18,7 +18,7 @@ from .train import TrainingFailed, check_tiny, resolve_accum
 from .ensemble import (Member, MemberRecord, MemberResult, check_member, config_diff, member_config,
                                  member_key, members_from, train_member)
 from .store import Store, Wanted, resume_sources
-from .plan import DEFAULT_BUDGET_S, feed_check, member_minutes, plan_bag, plan_table, time_members
+from .plan import DEFAULT_BUDGET_S, feed_check, session_start, member_minutes, plan_bag, plan_table, time_members
 from .feed import feed_rate
 
 # %% auto #0
@@ -44,7 +44,7 @@ class BagJob:
     adopted: dict = field(default_factory=dict) # member key -> the earlier run's folder it was resumed from
     started: float = 0. # time.time() when this run's workers began: a claim made since, by a dead process, was theirs
 
-def _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, kw, **train) -> BagJob:
+def _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, started, kw, **train) -> BagJob:
     "The run's `BagJob`: the data found, out_dir made and writable, each member's key and config."
     path, store = paddy_path(path, quiet=True), Store(out_dir).create()
     ids, n_train = [f.name for f in tst_files(path)], len(pd.read_csv(path/'train.csv'))
@@ -57,18 +57,21 @@ def _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, kw, **t
               enumerate(zip(members, cfgs))]
     need = (len(ids) + n_train) * (4 * len(DISEASES) + 120) + 2**16  # probabilities, names and records, with room
     return BagJob(members, wanted, path, store, trainer, kfold_names(path, folds, fold_seed) if folds else None, kw,
-                  n_train, time.time() + time_budget if time_budget else None, need)
+                  n_train, started + time_budget if time_budget else None, need)
 
 # %% ../nbs/08c_bag.ipynb #b2f7c4e8
-def _check_args(members, epochs, accum, lr, time_budget, minutes, procs, folds, kw):
+def _check_args(members, epochs, accum, lr, time_budget, started, minutes, procs, folds, kw):
     "Every argument of `bag` in range, before anything is read or trained."
     if not isinstance(members, (list, tuple)) or not members or not all(isinstance(m, Member) for m in members):
         raise TypeError(f"members={members!r}: give a non-empty list of Member(arch, size, item), or the lesson's "
                         "dict {arch: {(item, size), ...}}.")
     check_num(epochs, 'epochs', lo=1, integer=True, hint='the lesson: 12')
-    if accum != 'auto': check_accum(accum, kw.get('bs', 64))
+    if accum != 'auto':
+        try: check_accum(accum, kw.get('bs', 64))
+        except ValueError as e: raise ValueError(f"{e} Or 'auto': each member's own, for the card in use.") from None
     check_num(lr, 'lr', lo=0, above=True, hint='the lesson: 0.01')
     if time_budget is not None: check_num(time_budget, 'time_budget', lo=0, above=True, hint='seconds; None for none')
+    if started is not None: check_num(started, 'started', lo=0, hi=time.time(), hint='a time.time() in the past')
     if procs is not None: check_num(procs, 'procs', lo=1, integer=True, hint='one per GPU')
     if folds is not None: check_num(folds, 'folds', lo=2, integer=True, hint='k of k-fold, or None for random splits')
     if not (minutes in ('auto', 'measure', None) or isinstance(minutes, dict)): raise ValueError(
@@ -169,10 +172,19 @@ def _work(job:BagJob, rank:int=0) -> list:
 
 # %% ../nbs/08c_bag.ipynb #0fe8f048
 def _time_share(job:BagJob, rank:int):
-    "Time this process's share of the unsettled members (every procs-th), one timing record each."
+    "Time this process's share of the unsettled members (every procs-th); out of memory: double the accum, as training."
+    bs = job.kw.get('bs', LESSON_BS)
     for i, (m, w) in enumerate(zip(job.members, job.wanted)):
         if i % job.procs != rank or job.store.settled(w): continue
-        job.store.save_timing(w.key, time_members([m], job.path, accum=w.config['accum'], **job.kw)[m.name])
+        a = w.config['accum']
+        while True:
+            try: rates = time_members([replace(m, accum=a)], job.path, accum=a, **job.kw)[m.name]
+            except Exception as e:
+                if not is_oom(e): raise
+                if a * 2 > bs or bs % (a * 2):
+                    say(f'bag: {w.key} runs out of GPU memory even at accum {a}; not timed.'); break
+                say(f'bag: timing {w.key}: out of GPU memory at accum {a}; trying accum {a * 2}.'); a *= 2; continue
+            job.store.save_timing(w.key, rates | dict(accum=a)); break
 
 def _measured_minutes(job:BagJob, w:Wanted) -> float:
     "Minutes of member `w` from the rates `_time_share` measured."
@@ -188,13 +200,21 @@ def _feed_note(job:BagJob, todo:list):
         print(f'bag: {note}')
 
 # %% ../nbs/08c_bag.ipynb #b45ba068
+def _session_line(job:BagJob, started:float, budget:float) -> str:
+    "How much of the session is gone, and of the budget left: said before the plan."
+    gone, left = (time.time() - started) / 60, max(0., job.deadline - time.time()) / 60
+    return (f"bag: {gone:.0f} min of this session gone (since {time.strftime('%H:%M', time.localtime(started))}); "
+            f"{left:.0f} of its {budget / 60:.0f} min budget left.")
+
 def _estimates(job:BagJob, minutes, launcher) -> dict:
     "Seconds per unsettled member: given in `minutes`, or measured; prints the plan."
     if minutes == 'auto': minutes = 'measure' if torch.cuda.is_available() else None
     if minutes is None: return {}
     todo, measured = [w for w in job.wanted if not job.store.settled(w)], minutes == 'measure'
     if measured:
-        launch_each(_time_share, job, job.procs, launcher)
+        launch_each(_time_share, job, job.procs, launcher, logs=job.store.folder/'logs')
+        todo = [w for w in todo if job.store.timing_file(w.key).is_file()]   # one that ran out of memory is not timed
+        for w in todo: w.config['accum'] = max(w.config['accum'], int(job.store.timing(w.key).get('accum', 1)))
         minutes = {w.key: _measured_minutes(job, w) for w in todo}
         _feed_note(job, todo)
         job.store.clear_timing()
@@ -276,7 +296,8 @@ def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12,
         accum='auto', # 'auto': per member, the smallest pick_accum predicts fits the card in use; or a number for all
         lr:float=0.01,
         pretrained:bool=True,
-        time_budget:float=DEFAULT_BUDGET_S, # seconds from the start (default: Kaggle's 12 h less 30 min); None: none
+        time_budget:float=DEFAULT_BUDGET_S, # seconds from `started` (default: Kaggle's 12 h less 30 min); None: none
+        started:float=None, # when the session began, a time.time() (default: this kernel's start, `session_start`)
         minutes='auto', # {member key: minutes} to plan with; 'measure': time a few batches; 'auto': measure on a GPU
         resume_from='kaggle', # folders of earlier runs; 'kaggle': every */<out_dir name> under /kaggle/input
         procs:int=None, # processes, one per GPU (default: every visible GPU; 1 on a CPU)
@@ -285,16 +306,18 @@ def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12,
         fold_seed:int=0, retry_failed:bool=False, trainer=train_member, **kwargs) -> pd.DataFrame:
     "Train `members` over every GPU, planned first, each saved as it finishes; one row per member, whatever happened."
     if isinstance(members, dict): members = members_from(members)   # the lesson's {arch: {(item, size), ...}}
-    _check_args(members, epochs, accum, lr, time_budget, minutes, procs, folds, kwargs)
+    _check_args(members, epochs, accum, lr, time_budget, started, minutes, procs, folds, kwargs)
     check_cuda_arch()  # through NVML: a fork launch needs CUDA untouched here
     for m in members: check_member(m); check_tiny(m.arch, kwargs.get('tiny', False), pretrained)  # before any epoch
     sources = resume_sources(resume_from, out_dir)
-    job = _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, kwargs, epochs=epochs, accum=accum,
-               lr=lr, pretrained=pretrained)
+    started = session_start() if started is None else started
+    job = _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, started, kwargs, epochs=epochs,
+               accum=accum, lr=lr, pretrained=pretrained)
     if in_launch(): return _launched(job, sources, retry_failed, minutes)
     job.procs = procs or max(1, torch.cuda.device_count())
     if job.procs > 1 and launcher is None: check_crossing(kwargs | dict(trainer=trainer))   # before any member starts
     _prepare(job, sources, retry_failed)
+    if job.deadline: say(_session_line(job, started, time_budget))
     job.est = _estimates(job, minutes, launcher)
     try: _after_workers(job, launch_each(_work, job, job.procs, launcher, logs=job.store.folder/'logs'))
     except BaseException:

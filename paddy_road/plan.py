@@ -4,7 +4,8 @@
 
 # %% ../nbs/08a_plan.ipynb #f454f004
 from __future__ import annotations
-import math, time
+import math, os, time
+from pathlib import Path
 import pandas as pd
 import torch
 from .core import N_TEST, N_TRAIN, check_num
@@ -17,15 +18,27 @@ from fastai.torch_core import find_bs
 
 # %% auto #0
 __all__ = ['KAGGLE_SESSION_H', 'SAFETY_H', 'DEFAULT_BUDGET_S', 'TTA_PASSES', 'TIMM_RTX3090', 'RATE_SOURCES', 'LESSON_EPOCH_S',
-           'CARD_SPEED_SOURCES', 'member_minutes', 'Stopwatch', 'time_members', 'plan_bag', 'plan_table', 'plot_plan',
-           'published_ips', 'epoch_secs', 'lesson_card_factor', 'card_speed', 'published_minutes', 'published_sources',
-           'feed_check']
+           'CARD_SPEED_SOURCES', 'session_start', 'member_minutes', 'Stopwatch', 'time_members', 'plan_bag',
+           'plan_table', 'plot_plan', 'published_ips', 'epoch_secs', 'lesson_card_factor', 'card_speed',
+           'published_minutes', 'published_sources', 'feed_check']
 
 # %% ../nbs/08a_plan.ipynb #55aaf45b
 KAGGLE_SESSION_H = 12.   # Kaggle's limit on a CPU or GPU session (kaggle.com/docs/notebooks, technical specifications)
 SAFETY_H = 0.5           # installs, the average and the submission, and a margin
 DEFAULT_BUDGET_S = (KAGGLE_SESSION_H - SAFETY_H) * 3600
 TTA_PASSES = 5           # fastai's `tta(n=4)`: four augmented passes and the plain one
+
+# %% ../nbs/08a_plan.ipynb #2e669160
+_IMPORTED = time.time()   # where the process's start can't be read: when this module was imported
+
+def session_start() -> float:
+    "When this kernel's process started, as a `time.time()`: where Kaggle's session clock began (or within seconds)."
+    try:
+        ticks = int(Path('/proc/self/stat').read_text().rsplit(')', 1)[1].split()[19])
+        boot = next(int(l.split()[1]) for l in Path('/proc/stat').read_text().splitlines() if l.startswith('btime'))
+        t = boot + ticks / os.sysconf('SC_CLK_TCK')
+    except (OSError, ValueError, IndexError, StopIteration): return _IMPORTED
+    return t if t <= _IMPORTED + 1 else _IMPORTED   # a clock that says later than now: not to be trusted
 
 # %% ../nbs/08a_plan.ipynb #290f48ce
 def member_minutes(train_ips:float, # training images per second (one GPU)

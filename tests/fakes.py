@@ -6,14 +6,17 @@ from paddy_road.data import tst_files
 
 class FakeTrainer:
     "Stands in for train_member: counts calls (and logs them to `log`, across processes); seeded random predictions."
-    def __init__(self, fail=None, log=None, kill=None, delay:float=0.):
+    def __init__(self, fail=None, log=None, kill=None, delay:float=0., oom_below:int=None):
         self.calls, self.fail, self.log, self.kill, self.delay = [], fail or {}, log, kill, delay
+        self.oom_below = oom_below   # a card on which every member needs at least this accum
     def __call__(self, m, path, valid_names=None, **kwargs):
         self.calls.append(m.name)
         if self.log:
             with open(self.log, 'a') as f: f.write(f'{os.getpid()} {m.name}\n')  # one short append: atomic
         if m.name == self.kill: os.kill(os.getpid(), 9)    # a process dying in the middle of a member
         if m.name in self.fail: raise self.fail[m.name]
+        if self.oom_below and kwargs.get('accum', 1) < self.oom_below:
+            raise torch.cuda.OutOfMemoryError('CUDA out of memory. Tried to allocate 3.00 GiB')
         time.sleep(self.delay)  # a member that takes a while: other processes see its claim
         seed = zlib.crc32(m.name.encode())  # the same member gives the same results, in any process
         g = torch.Generator().manual_seed(seed)

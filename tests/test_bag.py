@@ -1,5 +1,5 @@
 "bag over several processes (accelerate's debug_launcher on the CPU), a killed process, plans, resuming."
-import os
+import os, time
 from pathlib import Path
 import pandas as pd, pytest, torch
 from accelerate import debug_launcher
@@ -47,7 +47,7 @@ def test_killed_process_loses_only_its_member(paddy, tmp_path):
 def test_plan_lists_what_does_not_fit(paddy, tmp_path, capsys):
     t = FakeTrainer()
     mins = {m.name: 20 for m in FOUR} | {FOUR[3].name: 5}
-    bag(FOUR, paddy, tmp_path, trainer=t, minutes=mins, time_budget=15 * 60)
+    bag(FOUR, paddy, tmp_path, trainer=t, minutes=mins, time_budget=15 * 60, started=time.time())
     out = capsys.readouterr().out
     for m in FOUR[:3]: assert 'does not fit: longer than the whole budget' in out and f'not starting {m.name}' in out
     assert t.calls == [FOUR[3].name]                       # the short one still fits, and only it is trained
@@ -108,7 +108,7 @@ def test_fresh_workers_after_this_process_computed(paddy, tmp_path, capsys):
     assert set(two.status) == {'ok'} and not list((tmp_path/'two').glob('*.claim'))
     lines = _whole_lines(capsys.readouterr().out)
     for n in NAMES:   # each member named when it starts (where, with its accum) and when it ends
-        assert sum(l.startswith(f'bag: {n} starting on CPU (worker ') and ', accum 2' in l for l in lines) == 1, lines
+        assert sum(l.startswith(f'bag: {n} starting on CPU (worker ') and l.endswith(', accum 1') for l in lines) == 1
         assert sum(l.startswith(f'bag: {n} done in ') and l.endswith('valid error 0.5000') for l in lines) == 1
     assert (tmp_path/'two'/'logs'/'worker0.log').exists()   # what the workers printed themselves
 
@@ -130,3 +130,24 @@ def test_what_cannot_cross_is_named_before_any_member(paddy, tmp_path):
                                         r"doesn't pickle"):
         bag(FOUR, paddy, tmp_path, trainer=FakeTrainer(), procs=2, cbs=[threading.Lock()])
     assert not list(tmp_path.glob('*.member'))
+
+
+def test_out_of_memory_retried_at_twice_the_accum_in_fresh_workers(paddy, tmp_path, capsys):
+    "A card on which every member needs accum=4: each is tried at 1, 2, then 4, in its worker, and trained there."
+    man = bag(FOUR[:2], paddy, tmp_path, trainer=FakeTrainer(oom_below=4), procs=2)
+    assert man.status.tolist() == ['ok', 'ok'] and man.accum.tolist() == [4, 4] and man.tries.tolist() == [3, 3]
+    lines = _whole_lines(capsys.readouterr().out)
+    for m in FOUR[:2]:
+        assert [l for l in lines if l.startswith(f'bag: {m.name} ran out')] == [
+            f'bag: {m.name} ran out of GPU memory at accum 1; trying accum 2.',
+            f'bag: {m.name} ran out of GPU memory at accum 2; trying accum 4.']
+    t = FakeTrainer()
+    assert bag(FOUR[:2], paddy, tmp_path, trainer=t, accum=1).source.tolist() == ['kept', 'kept'] and t.calls == []
+
+def test_session_clock_and_auto_accum_are_said(paddy, tmp_path, capsys):
+    bag(FOUR[:1], paddy, tmp_path, trainer=FakeTrainer(), started=time.time() - 600)
+    out = capsys.readouterr().out
+    assert "paddy_road: accum='auto' for resnet10t at 32: 1 (" in out and 'predicted on a T4 (no GPU here))' in out
+    assert 'bag: 10 min of this session gone (since ' in out and ' of its 690 min budget left.' in out
+    with pytest.raises(ValueError, match=r"accum='Auto': it must be a whole number .*Or 'auto': each member's own"):
+        bag(FOUR[:1], paddy, tmp_path, trainer=FakeTrainer(), accum='Auto')
