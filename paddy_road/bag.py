@@ -13,7 +13,7 @@ import torch
 from .core import DISEASES, LESSON_BS, DiskFull, check_accum, check_cuda_arch, check_num, check_room, free_gpu, is_oom
 from .data import kfold_names, paddy_path, tst_files
 from .claims import _read_claim, alive
-from .launch import Ended, as_worker, check_crossing, in_launch, launch_each, say
+from .launch import Ended, as_worker, check_crossing, in_launch, launch_each, lines_to, say
 from .train import TrainingFailed, check_tiny, resolve_accum
 from .ensemble import (Member, MemberRecord, MemberResult, check_member, config_diff, member_config,
                                  member_key, members_from, train_member)
@@ -200,6 +200,23 @@ def _feed_note(job:BagJob, todo:list):
         print(f'bag: {note}')
 
 # %% ../nbs/08c_bag.ipynb #b45ba068
+class _Follow:
+    "The run as it goes: each line whole; after each member that ends, how many have and the time left (a bar too)."
+    def __init__(self, job:BagJob):
+        from fastprogress.fastprogress import progress_bar
+        import fastprogress.fastprogress as fp
+        self.job, self.n, self.total = job, 0, sum(not job.store.settled(w) for w in job.wanted)
+        self.bar = progress_bar(range(self.total)) if getattr(fp, 'IN_NOTEBOOK', False) and self.total else None
+        if self.bar: self.bar.update(0)
+    def __call__(self, msg:str):
+        if (ended := msg.startswith('bag: ') and (' done in ' in msg or ' failed (' in msg)):
+            self.n += 1
+            left = f', {max(0, self.job.deadline - time.time()) / 60:.0f} min of the budget left' if self.job.deadline \
+                else ''
+            msg += f' [{self.n} of {self.total} ended{left}]'
+        print(msg, flush=True)
+        if ended and self.bar: self.bar.comment = msg.rsplit('[', 1)[1][:-1]; self.bar.update(min(self.n, self.total))
+
 def _session_line(job:BagJob, started:float, budget:float) -> str:
     "How much of the session is gone, and of the budget left: said before the plan."
     gone, left = (time.time() - started) / 60, max(0., job.deadline - time.time()) / 60
@@ -319,7 +336,9 @@ def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12,
     _prepare(job, sources, retry_failed)
     if job.deadline: say(_session_line(job, started, time_budget))
     job.est = _estimates(job, minutes, launcher)
-    try: _after_workers(job, launch_each(_work, job, job.procs, launcher, logs=job.store.folder/'logs'))
+    try:
+        with lines_to(_Follow(job)): _after_workers(job, launch_each(_work, job, job.procs, launcher,
+                                                                     logs=job.store.folder/'logs'))
     except BaseException:
         try: job.store.write_manifest()
         except (DiskFull, OSError): pass  # the error that stopped the run is the one to see

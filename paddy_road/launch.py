@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['in_launch', 'local_rank', 'launch', 'init_worker', 'alone', 'as_worker', 'launch_each', 'Ended', 'say',
+__all__ = ['in_launch', 'local_rank', 'launch', 'init_worker', 'alone', 'as_worker', 'launch_each', 'Ended', 'say', 'lines_to',
            'check_crossing', 'spawn_each', 'gloo_broadcast']
 
 # %% ../nbs/03a_launch.ipynb #1a4c7e62
@@ -76,12 +76,22 @@ class Ended:
     result: object = None
     error: str|None = None
 
-_LINES = None   # in a fresh worker: (queue, rank), the way its `say` lines reach the parent
+_LINES = None     # in a fresh worker: (queue, rank), the way its `say` lines reach the parent
+_ON_LINE = None   # in the parent, while `lines_to` is open: what its and its workers' lines are handed to
 
 def say(msg:str):
-    "One whole line for the notebook: printed here, or, in a fresh worker, sent to the process that started it."
-    if _LINES is None: print(msg, flush=True)
-    else: _LINES[0].put((_LINES[1], 'line', str(msg)))
+    "One whole line for the notebook: printed here (or to `lines_to`'s), or sent from a fresh worker to its parent."
+    if _LINES is not None: _LINES[0].put((_LINES[1], 'line', str(msg)))
+    elif _ON_LINE is not None: _ON_LINE(str(msg))
+    else: print(msg, flush=True)
+
+@contextmanager
+def lines_to(fn):
+    "While open, every `say` line, this process's and its fresh workers', is handed to `fn` instead of printed."
+    global _ON_LINE
+    old, _ON_LINE = _ON_LINE, fn
+    try: yield
+    finally: _ON_LINE = old
 
 def check_crossing(what:dict, where:str='a worker process'):
     "Every value of `what` (name -> value) pickles, or one clear error that names it, before anything starts."
@@ -138,7 +148,7 @@ def spawn_each(fn, arg, procs:int, gpus:int=None, # GPUs to spread over (default
     def drain(timeout) -> bool:
         try: r, kind, body = q.get(timeout=timeout)
         except queue.Empty: return False
-        if kind == 'line': print(body, flush=True)
+        if kind == 'line': say(body)
         else: answers[r] = (kind, body)
         return True
     try:

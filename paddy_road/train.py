@@ -199,12 +199,20 @@ def resolve_accum(accum, arch:str, size, item=None, bs:int=LESSON_BS) -> int:
     if not AUTO_ACCUM: importlib.import_module('paddy_road.memtrace')   # the predictor registers itself there
     return AUTO_ACCUM[-1](arch, size, item, bs)
 
-def train(arch:str, size, item=None, accum:int=1, finetune:bool=True, epochs:int=12, lr:float=0.01, **kwargs):
+def train(arch:str, size, item=None, accum:int=1, finetune:bool=True, epochs:int=12, lr:float=0.01,
+          retry_oom:bool=True, # out of GPU memory: try again at twice the accum (the lesson's procedure), up to bs
+          **kwargs):
     "The lesson's `train`: fine-tune and return TTA test predictions; `finetune=False`: fit all layers, return `learn`."
     check_fit(epochs, lr)   # and whatever it raises, the process is left as it was found (no restart: see recover)
-    accum = resolve_accum(accum, arch, size, item, kwargs.get('bs', LESSON_BS))   # 'auto': the predictor's pick
-    return left_as_found(_train, arch, size, item, accum, finetune, epochs, lr, config=_config(arch, size, item, accum,
-                                                                                                kwargs), **kwargs)
+    bs = kwargs.get('bs', LESSON_BS)
+    accum = resolve_accum(accum, arch, size, item, bs)   # 'auto': the predictor's pick
+    while True:
+        try: return left_as_found(_train, arch, size, item, accum, finetune, epochs, lr,
+                                  config=_config(arch, size, item, accum, kwargs), **kwargs)
+        except torch.cuda.OutOfMemoryError:
+            if not retry_oom or accum * 2 > bs or bs % (accum * 2): raise
+            print(f"train: out of GPU memory at accum {accum}, and its memory is back; trying accum {accum * 2}.")
+            accum *= 2
 
 def _train(arch, size, item, accum, finetune, epochs, lr, **kwargs):
     learn = train_learner(arch, size, item=item, accum=accum, **kwargs)

@@ -109,7 +109,9 @@ def test_fresh_workers_after_this_process_computed(paddy, tmp_path, capsys):
     lines = _whole_lines(capsys.readouterr().out)
     for n in NAMES:   # each member named when it starts (where, with its accum) and when it ends
         assert sum(l.startswith(f'bag: {n} starting on CPU (worker ') and l.endswith(', accum 1') for l in lines) == 1
-        assert sum(l.startswith(f'bag: {n} done in ') and l.endswith('valid error 0.5000') for l in lines) == 1
+        assert sum(l.startswith(f'bag: {n} done in ') and ', valid error 0.5000 [' in l for l in lines) == 1
+    ends = [l.rsplit('[', 1)[1] for l in lines if ' done in ' in l]   # how far the run is, after each member
+    assert [e.split(' min')[0].rsplit(' ', 1)[0] for e in ends] == [f'{i} of 4 ended,' for i in (1, 2, 3, 4)], ends
     assert (tmp_path/'two'/'logs'/'worker0.log').exists()   # what the workers printed themselves
 
 def test_fresh_worker_killed_takes_only_its_member(paddy, tmp_path, capsys):
