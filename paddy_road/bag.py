@@ -318,7 +318,7 @@ def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12,
         minutes='auto', # {member key: minutes} to plan with; 'measure': time a few batches; 'auto': measure on a GPU
         resume_from='kaggle', # folders of earlier runs; 'kaggle': every */<out_dir name> under /kaggle/input
         procs:int=None, # processes, one per GPU (default: every visible GPU; 1 on a CPU)
-        launcher=None, # accelerate's notebook_launcher (default); its debug_launcher runs the processes on a CPU
+        launcher=None, # default: fresh spawned workers (`spawn_each`); or accelerate's notebook_launcher/debug_launcher
         folds:int=None, # k: member i validates on fold i mod k (disjoint validation sets)
         fold_seed:int=0, retry_failed:bool=False, trainer=train_member, **kwargs) -> pd.DataFrame:
     "Train `members` over every GPU, planned first, each saved as it finishes; one row per member, whatever happened."

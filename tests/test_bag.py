@@ -100,7 +100,10 @@ def _whole_lines(said:str) -> list:
 
 def test_fresh_workers_after_this_process_computed(paddy, tmp_path, capsys):
     "Spawned workers (the default launch): this process has already run torch on its threads; each member once."
-    torch.nn.Linear(64, 64)(torch.randn(256, 64)).sum().backward()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)   # several OpenMP threads, started: what a fork would inherit and hang on
+    try: torch.nn.Linear(256, 256)(torch.randn(512, 256)).sum().backward()
+    finally: torch.set_num_threads(threads)
     log = tmp_path/'calls.log'
     two = bag(FOUR, paddy, tmp_path/'two', trainer=FakeTrainer(log=log, delay=0.3), procs=2)
     calls = logged(log)
