@@ -56,6 +56,6 @@ DRIFT_STEPS one_cycle Schedule schedule LazyState lazy_state lazy_step_torch cat
 lazy_epoch_numba BYTES_PER_RATING ENGINES FusedAdam dot_grads evaluate DEMO_STAGES demo_train demo_multitarget
 demo_ensemble demo_collab demo_memory demo_data format_summary UsageError usage console DEVICE_TYPES autocast_state
 restore_autocast OOM_ADVICE oom_message RATE_SOURCES CARD_SPEED_SOURCES warm_cuda Ended say check_crossing AUTO_ACCUM
-auto_accum resolve_accum SAME_MEMBER_ANY""".split())
+auto_accum resolve_accum SAME_MEMBER_ANY lines_to""".split())
 __all__ = ['ROOMS'] + [n for r in ROOMS for n in _importlib.import_module(f'paddy_road.{r}').__all__
                        if n not in ROOM_ONLY]
