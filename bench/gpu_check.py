@@ -12,8 +12,10 @@ and run the notebooks' CUDA cells. Writes bench/results/gpu_check-<card>.json an
    traced one (same attention as the run),
    measured reserved and NVML vs `predict_gpu_mib`, and out-of-memory vs `pick_accum`'s verdict (5% margin).
 4. Recovery: after every probe (an out-of-memory above all) allocated memory is back within 50 MiB of what it was
-   before it, and the probe after an out-of-memory runs. Then the T4 sweep again in the same process, last config
-   first: the same verdicts and tensor peaks within 2% say that what ran before doesn't change a probe.
+   before it, and the probe after an out-of-memory runs. With --order, the T4 sweep again in the same process, last
+   config first: the same verdicts and tensor peaks within 2% say that what ran before doesn't change a probe (on an
+   H200 at c098481 they were identical but for the process's first probe, which had cuBLAS's 65 MiB workspace in its
+   peak: `warm_cuda` now makes it before any probe measures).
 5. The overhead on this stack, for memtrace's MEASURED_OVERHEAD: NVML's figure against the measured tensor peak,
    c0 + c1 * peak, fitted on clean probes only (those that ran in a process nothing had leaked into).
 6. The notebooks' `#| cuda` cells, through .ci/nbrun.py (no nbdev needed on the GPU machine).
@@ -28,7 +30,10 @@ is written after every stage, so that a run cut short keeps what it measured ('s
 --dry-run takes the same path on a CPU with tiny models and no CUDA: probes answer 'no CUDA GPU', throughput is the
 CPU's, the CUDA cells are listed but not run. Everything uses pretrained=False: no downloads.
 
-Usage: python bench/gpu_check.py [--dry-run] [--out bench/results] [--no-notebooks]
+Usage: python bench/gpu_check.py [--dry-run] [--out bench/results] [--no-notebooks] [--order]
+
+On an H200 at c098481 it took 470 s with --order (stack 9, probes 214, CUDA cells 137 in series, order 91,
+throughput 19); without --order and with the cells two at a time, about 325 s.
 """
 import argparse, json, multiprocessing, os, platform, re, subprocess, sys, tempfile, time
 from concurrent.futures import ProcessPoolExecutor
@@ -196,7 +201,7 @@ def cuda_cells(dry:bool) -> list:
              if ''.join(c['source']).startswith('#| cuda')]
     if dry or not torch.cuda.is_available():
         return [dict(notebook=n, cell=i, result='not run (no CUDA)') for n, i in cells]
-    cmd = [sys.executable, str(ROOT/'.ci/nbrun.py'), '--flags', 'cuda', '--n_workers', '1', *map(str, nbs)]
+    cmd = [sys.executable, str(ROOT/'.ci/nbrun.py'), '--flags', 'cuda', '--n_workers', '2', *map(str, nbs)]   # 81 s
     r = subprocess.run(cmd, capture_output=True, text=True)
     stopped = {m[1]: int(m[2]) for m in re.finditer(r'(\S+\.ipynb) failed at cell (\d+)', r.stdout + r.stderr)}
     def result(n, i):   # cells before the one that failed passed; those after it never ran
@@ -246,7 +251,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--dry-run', action='store_true', help='CPU, tiny models, no CUDA: the same path')
     ap.add_argument('--out', default=str(ROOT/'bench/results')); ap.add_argument('--no-notebooks', action='store_true')
-    ap.add_argument('--no-order', action='store_true', help="skip the T4 sweep's second pass, in reverse order")
+    ap.add_argument('--order', action='store_true', help="the T4 sweep again, in reverse order (+90 s on an H200)")
     a = ap.parse_args()
     if not a.dry_run and not torch.cuda.is_available(): sys.exit('gpu_check: no CUDA GPU here; use --dry-run on a CPU.')
     t0, info = time.time(), stack()
@@ -267,7 +272,7 @@ def main():
     done('probes', probes=rows.replace({np.nan: None}).to_dict('records'), recovery=recovery(rows),
          overhead_fit=overhead_fit(rows, info))
     done('cuda_cells', cuda_cells=[] if a.no_notebooks else cuda_cells(a.dry_run))
-    if not a.no_order:   # does what ran before change a probe? the T4 sweep again, last config first
+    if a.order:   # does what ran before change a probe? the T4 sweep again, last config first
         again = compare(probe_all(configs, path, info, preds, EMULATED[:1], reverse=True))
         done('order', order=order_check(rows, again), probes_reversed=again.replace({np.nan: None}).to_dict('records'))
     done('throughput', throughput=throughput([('resnet10t', 64)] if a.dry_run else SPEED, 2 if a.dry_run else 10))

@@ -7,8 +7,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.slow
 def test_dry_run_takes_every_stage_and_saves_each(tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT/'bench/gpu_check.py'), '--dry-run', '--no-notebooks', '--out',
-                        str(tmp_path)], capture_output=True, text=True, timeout=900)
+    r = subprocess.run([sys.executable, str(ROOT/'bench/gpu_check.py'), '--dry-run', '--no-notebooks', '--order',
+                        '--out', str(tmp_path)], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     res = json.loads((tmp_path/'gpu_check-dry-run-cpu.json').read_text())
     assert res['stages'] == ['stack', 'probes', 'cuda_cells', 'order', 'throughput']
