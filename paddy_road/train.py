@@ -204,6 +204,7 @@ def train(arch:str, size, item=None, accum:int=1, finetune:bool=True, epochs:int
           **kwargs):
     "The lesson's `train`: fine-tune and return TTA test predictions; `finetune=False`: fit all layers, return `learn`."
     check_fit(epochs, lr)   # and whatever it raises, the process is left as it was found (no restart: see recover)
+    if not isinstance(retry_oom, bool): raise TypeError(f"retry_oom={retry_oom!r}: use True or False.")
     bs = kwargs.get('bs', LESSON_BS)
     accum = resolve_accum(accum, arch, size, item, bs)   # 'auto': the predictor's pick
     while True:
