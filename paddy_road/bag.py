@@ -4,7 +4,8 @@
 
 # %% ../nbs/08c_bag.ipynb #a9f73613
 from __future__ import annotations
-import os, secrets, time
+import os, secrets, time, warnings
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -96,6 +97,21 @@ def _where() -> str:
     if not torch.cuda.is_available(): return 'CPU' + w
     return f"GPU {os.environ.get('CUDA_VISIBLE_DEVICES', torch.cuda.current_device())}{w}"
 
+@contextmanager
+def _member_log(job:BagJob, key:str):
+    "While a member trains: what fastai prints (its tables; no bars) and warnings go to `logs/<key>.log`."
+    from fastai.callback.progress import ProgressCallback
+    from fastai.learner import defaults
+    fn, old = job.store.folder/'logs'/f'{key}.log', list(defaults.callbacks)
+    fn.parent.mkdir(exist_ok=True)
+    defaults.callbacks[:] = [c for c in old if c is not ProgressCallback]   # its bars and tables: a notebook's HTML
+    try:
+        with open(fn, 'a', buffering=1) as f, redirect_stdout(f), redirect_stderr(f), warnings.catch_warnings():
+            warnings.showwarning = lambda msg, cat, file, line, *a, **k: f.write(warnings.formatwarning(msg, cat, file,
+                                                                                                        line))
+            yield fn
+    finally: defaults.callbacks[:] = old
+
 def _train_one(job:BagJob, m:Member, w:Wanted) -> float|None:
     "Train and save one member; out of memory, a NaN loss or unusable predictions are recorded. Its seconds, or None."
     valid = job.folds[w.config['fold']] if job.folds else None
@@ -104,8 +120,9 @@ def _train_one(job:BagJob, m:Member, w:Wanted) -> float|None:
     a, tries = c['accum'], 1
     while True:   # the lesson's procedure: out of memory, double the accumulation (the same batch, the same member)
         try:
-            res = job.trainer(replace(m, accum=a), job.path, epochs=c['epochs'], accum=a, lr=c['lr'],
-                              pretrained=c['pretrained'], valid_names=valid, **job.kw)
+            with _member_log(job, w.key):
+                res = job.trainer(replace(m, accum=a), job.path, epochs=c['epochs'], accum=a, lr=c['lr'],
+                                  pretrained=c['pretrained'], valid_names=valid, **job.kw)
             break
         except Exception as e:
             if not (is_oom(e) or isinstance(e, TrainingFailed)): raise

@@ -31,3 +31,13 @@ class FakeTrainer:
 def logged(log) -> list:
     "The (pid, member name) lines a FakeTrainer logged."
     return [tuple(l.split()) for l in open(log).read().splitlines()] if os.path.exists(log) else []
+
+class ChattyTrainer(FakeTrainer):
+    "A FakeTrainer that prints an epoch table and warns, as fastai does while it trains."
+    def __call__(self, m, path, **kwargs):
+        import warnings
+        from fastai.learner import defaults
+        from fastai.callback.progress import ProgressCallback
+        print(f'epoch     train_loss  valid_loss  ({m.name}; progress bars: {ProgressCallback in defaults.callbacks})')
+        warnings.warn(f'a warning while training {m.name}')
+        return super().__call__(m, path, **kwargs)

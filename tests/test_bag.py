@@ -156,3 +156,18 @@ def test_session_clock_and_auto_accum_are_said(paddy, tmp_path, capsys):
     assert 'bag: 10 min of this session gone (since ' in out and ' of its 690 min budget left.' in out
     with pytest.raises(ValueError, match=r"accum='Auto': it must be a whole number .*Or 'auto': each member's own"):
         bag(FOUR[:1], paddy, tmp_path, trainer=FakeTrainer(), accum='Auto')
+
+def test_fastai_output_goes_to_each_member_log(paddy, tmp_path, capsys):
+    "fastai's tables and warnings, here or in a worker, go to logs/<key>.log next to the member, not the notebook."
+    from fastai.callback.progress import ProgressCallback
+    from fastai.learner import defaults
+    from fakes import ChattyTrainer
+    for procs in (1, 2):
+        out = tmp_path/f'p{procs}'
+        bag(FOUR[:2], paddy, out, trainer=ChattyTrainer(), procs=procs)
+        said = capsys.readouterr()
+        assert 'epoch' not in said.out + said.err and 'a warning while training' not in said.out + said.err
+        for m in FOUR[:2]:
+            log = (out/'logs'/f'{m.name}.log').read_text()
+            assert f'({m.name}; progress bars: False)' in log and f'a warning while training {m.name}' in log
+    assert ProgressCallback in defaults.callbacks   # fastai as it was
