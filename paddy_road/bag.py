@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np, pandas as pd
 import torch
 from .core import DISEASES, LESSON_BS, DiskFull, check_accum, check_cuda_arch, check_num, check_room, free_gpu, is_oom
+from .core import writable_dir
 from .data import kfold_names, paddy_path, tst_files
 from .claims import _read_claim, alive
 from .launch import Ended, as_worker, check_crossing, in_launch, launch_each, lines_to, say
@@ -48,6 +49,7 @@ class BagJob:
 def _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, started, kw, **train) -> BagJob:
     "The run's `BagJob`: the data found, out_dir made and writable, each member's key and config."
     path, store = paddy_path(path, quiet=True), Store(out_dir).create()
+    writable_dir(store.folder/'logs', 'out_dir/logs')   # each member's log goes there: a file in its place, said now
     ids, n_train = [f.name for f in tst_files(path)], len(pd.read_csv(path/'train.csv'))
     bs, accum = kw.get('bs', LESSON_BS), train.pop('accum')   # 'auto': each member's own pick, for the card in use
     accums = [m.accum or (resolve_accum(accum, m.arch, m.size, m.item, bs) if accum == 'auto' else accum)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 import torch
-from .core import check_num
+from .core import check_num, writable_dir
 
 # %% auto #0
 __all__ = ['in_launch', 'local_rank', 'launch', 'init_worker', 'alone', 'as_worker', 'launch_each', 'Ended', 'say', 'lines_to',
@@ -145,8 +145,10 @@ def spawn_each(fn, arg, procs:int, gpus:int=None, # GPUs to spread over (default
     check_crossing(dict(fn=fn, arg=arg))
     payload, ctx = cloudpickle.dumps((fn, arg)), mp.get_context('spawn')
     gpus = torch.cuda.device_count() if gpus is None else gpus
+    seen = [d for d in os.environ.get('CUDA_VISIBLE_DEVICES', '').split(',') if d.strip()]   # the user's choice, kept
+    ids = seen[:gpus] if len(seen) >= gpus else [str(i) for i in range(gpus)]
     threads, q, ps = max(1, (os.cpu_count() or 1) // procs), ctx.Queue(), []
-    if logs: Path(logs).mkdir(parents=True, exist_ok=True)
+    if logs: writable_dir(logs, 'logs')
     answers = {}
     def drain(timeout) -> bool:
         try: r, kind, body = q.get(timeout=timeout)
@@ -156,7 +158,7 @@ def spawn_each(fn, arg, procs:int, gpus:int=None, # GPUs to spread over (default
         return True
     try:
         for r in range(procs):
-            pin = dict(CUDA_VISIBLE_DEVICES=str(r % gpus)) if gpus else {}
+            pin = dict(CUDA_VISIBLE_DEVICES=ids[r % gpus]) if gpus else {}
             with _env(**pin, OMP_NUM_THREADS=str(threads), PADDY_WORKER=str(r)):
                 p = ctx.Process(target=importlib.import_module('paddy_road.launch')._fresh,   # the package's
                                  args=(payload, r, q, str(Path(logs)/f'worker{r}.log') if logs else None,
@@ -172,7 +174,7 @@ def spawn_each(fn, arg, procs:int, gpus:int=None, # GPUs to spread over (default
     ended = []
     for r, p in enumerate(ps):
         kind, body = answers.get(r, ('died', None))
-        ended.append(Ended(r, r % gpus if gpus else None, p.pid, p.exitcode,
+        ended.append(Ended(r, int(ids[r % gpus]) if gpus and ids[r % gpus].isdigit() else None, p.pid, p.exitcode,
                            result=cloudpickle.loads(body) if kind == 'done' else None,
                            error=None if kind == 'done' else body if kind == 'error' else
                            f'died ({_exit_said(p.exitcode)})'))

@@ -41,3 +41,20 @@ def test_train_retry_oom_and_auto(paddy):
     (dict(procs=2, gpus=-1), ValueError, r'^gpus=-1: it must be a whole number at least 0')])
 def test_spawn_each_counts(kw, exc, said):
     with pytest.raises(exc, match=said): spawn_each(print, None, **kw)
+
+def _visible(_, rank):
+    import os
+    return os.environ.get('CUDA_VISIBLE_DEVICES')
+
+def test_spawn_each_keeps_the_users_gpus(monkeypatch):
+    "With CUDA_VISIBLE_DEVICES=3,5 set by the user, worker 0 gets GPU 3 and worker 1 GPU 5, not 0 and 1."
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '3,5')
+    ended = spawn_each(_visible, None, 2, gpus=2)
+    assert [(e.result, e.gpu) for e in ended] == [('3', 3), ('5', 5)]
+
+def test_a_file_where_the_logs_go(paddy, tmp_path):
+    (tmp_path/'logs').write_text('not a folder')
+    with pytest.raises(NotADirectoryError, match=r"^out_dir/logs='.*logs' is a file, not a folder"):
+        bag([Member('resnet10t', 32)], paddy, tmp_path, trainer=FakeTrainer())
+    with pytest.raises(NotADirectoryError, match=r"^logs='.*logs' is a file, not a folder"):
+        spawn_each(print, None, 2, gpus=0, logs=tmp_path/'logs')
