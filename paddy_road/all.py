@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib as _importlib
 from .core import *
 from .claims import *
+from .onkaggle import *
 from .synth import *
 from .data import *
 from .feed import *
@@ -14,6 +15,7 @@ from .submit import *
 from .launch import *
 from .accum import *
 from .recover import *
+from .pretrained import *
 from .train import *
 from .gpu import *
 from .memtrace import *
@@ -33,9 +35,9 @@ from .cli import *
 __all__ = ['ROOMS', 'ROOM_ONLY']
 
 # %% ../nbs/14_all.ipynb #e5f6a7b8
-ROOMS = ('core', 'claims', 'synth', 'data', 'feed', 'submit', 'launch', 'accum', 'recover', 'train', 'gpu',
-         'memtrace', 'memplan', 'ensemble', 'store', 'plan', 'bag', 'xent', 'multitarget', 'collab', 'lazyadam',
-         'fastcollab', 'cli')
+ROOMS = ('core', 'claims', 'onkaggle', 'synth', 'data', 'feed', 'submit', 'launch', 'accum', 'recover', 'pretrained',
+         'train', 'gpu', 'memtrace', 'memplan', 'ensemble', 'store', 'plan', 'bag', 'xent', 'multitarget', 'collab',
+         'lazyadam', 'fastcollab', 'cli')
 # Names that stay in their room (`from paddy_road.gpu import probe`): the library's own plumbing, and generic words a
 # student's notebook may use for something else (`drop`, `claim`, `launch`, `probe`, `evaluate`, `softmax`, ...).
 ROOM_ONLY = set("""
@@ -56,6 +58,7 @@ DRIFT_STEPS one_cycle Schedule schedule LazyState lazy_state lazy_step_torch cat
 lazy_epoch_numba BYTES_PER_RATING ENGINES FusedAdam dot_grads evaluate DEMO_STAGES demo_train demo_multitarget
 demo_ensemble demo_collab demo_memory demo_data format_summary UsageError usage console DEVICE_TYPES autocast_state
 restore_autocast OOM_ADVICE oom_message RATE_SOURCES CARD_SPEED_SOURCES warm_cuda Ended say check_crossing AUTO_ACCUM
-auto_accum resolve_accum SAME_MEMBER_ANY lines_to""".split())
+auto_accum resolve_accum SAME_MEMBER_ANY lines_to ATTACH ACCELERATOR kaggle_root kaggle_input is_paddy_folder
+is_synthetic hub_name weights_file check_weights check_members_weights""".split())
 __all__ = ['ROOMS'] + [n for r in ROOMS for n in _importlib.import_module(f'paddy_road.{r}').__all__
                        if n not in ROOM_ONLY]

@@ -13,7 +13,9 @@ import numpy as np, pandas as pd
 import torch
 from .core import DISEASES, LESSON_BS, DiskFull, check_accum, check_cuda_arch, check_num, check_room, free_gpu, is_oom
 from .core import writable_dir
+from .onkaggle import no_gpu
 from .data import kfold_names, paddy_path, tst_files
+from .pretrained import check_members_weights
 from .claims import _read_claim, alive
 from .launch import Ended, as_worker, check_crossing, in_launch, launch_each, lines_to, say
 from .train import TrainingFailed, check_tiny, resolve_accum
@@ -345,6 +347,7 @@ def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12,
     _check_args(members, epochs, accum, lr, time_budget, started, minutes, procs, folds, kwargs)
     check_cuda_arch()  # through NVML: a fork launch needs CUDA untouched here
     for m in members: check_member(m); check_tiny(m.arch, kwargs.get('tiny', False), pretrained)  # before any epoch
+    check_members_weights(members, pretrained, kwargs); no_gpu('bag')
     sources = resume_sources(resume_from, out_dir)
     started = session_start() if started is None else started
     job = _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, started, kwargs, epochs=epochs,

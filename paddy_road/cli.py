@@ -46,7 +46,7 @@ def demo_train(path, # Paddy data folder
                seed:int=42, # seed for the weights and the augmentations
               ) -> dict:
     "Train `arch` (the bag's first member), TTA on valid and test, write and check `out/submission.csv`."
-    from paddy_road.train import use_pretrained  # imported here: --help stays fast
+    from paddy_road.pretrained import use_pretrained  # imported here: --help stays fast
     from paddy_road.submit import submission, check_submission
     t0, path, out = time.time(), Path(path), Path(out)
     pre = use_pretrained(arch, pretrained)
@@ -63,7 +63,8 @@ def demo_multitarget(path, arch:str='resnet10t', size:int=48, item:int=64, epoch
                      pretrained='auto', seed:int=42) -> dict:
     "Train the disease + variety model; returns both validation error rates."
     from fastai.vision.all import set_seed
-    from paddy_road.train import fit_recipe, loader_kw, use_pretrained
+    from paddy_road.pretrained import use_pretrained
+    from paddy_road.train import fit_recipe, loader_kw
     from paddy_road.multitarget import multitarget_dls, multi_target_learner
     from paddy_road.recover import left_as_found
     t0, pre = time.time(), use_pretrained(arch, pretrained)
@@ -81,7 +82,7 @@ def demo_multitarget(path, arch:str='resnet10t', size:int=48, item:int=64, epoch
 def demo_ensemble(path, arch:str='resnet10t', size:int=48, item:int=64, epochs:int=8, bs:int=32, lr:float=1e-2,
                   pretrained='auto', out='paddy_out', seed:int=42) -> dict:
     "Bag the training stage's model with a second, average their TTA predictions, write out/ensemble_submission.csv."
-    from paddy_road.train import use_pretrained
+    from paddy_road.pretrained import use_pretrained
     from paddy_road.submit import submission, check_submission
     from paddy_road.store import average_members, oob_error
     t0, pre, out = time.time(), use_pretrained(arch, pretrained), Path(out)

@@ -9,11 +9,10 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['LABEL_COUNTS', 'VARIETY_COUNTS', 'AGES', 'DISEASES', 'VARIETIES', 'SMALLEST', 'N_TRAIN', 'N_TEST', 'IMAGE_SIZE',
-           'COMPETITION', 'KAGGLE_INPUT', 'TRAIN_COLS', 'LESSON_BS', 'LESSON_ITEM', 'item_tfm', 'item_hw', 'item_desc',
-           'check_num', 'check_size', 'check_codes', 'check_arch', 'timm_name', 'check_accum', 'first_few', 'cache_dir',
-           'read_csv', 'DiskFull', 'check_room', 'disk_full', 'OutOfMemory', 'free_memory', 'check_memory',
-           'atomic_write', 'writable_dir', 'FileRefused', 'read_regular', 'is_oom', 'free_gpu', 'reachable',
-           'check_cuda_arch']
+           'COMPETITION', 'TRAIN_COLS', 'LESSON_BS', 'LESSON_ITEM', 'item_tfm', 'item_hw', 'item_desc', 'check_num',
+           'check_size', 'check_codes', 'check_arch', 'timm_name', 'check_accum', 'first_few', 'cache_dir', 'read_csv',
+           'DiskFull', 'check_room', 'disk_full', 'OutOfMemory', 'free_memory', 'check_memory', 'atomic_write',
+           'writable_dir', 'FileRefused', 'read_regular', 'is_oom', 'free_gpu', 'reachable', 'check_cuda_arch']
 
 # %% ../nbs/00_core.ipynb #b22ec65b
 LABEL_COUNTS = {'normal': 1764, 'blast': 1738, 'hispa': 1594, 'dead_heart': 1442, 'tungro': 1088, 'brown_spot': 965,
@@ -28,7 +27,6 @@ SMALLEST = min(LABEL_COUNTS, key=LABEL_COUNTS.get)  # bacterial_panicle_blight: 
 N_TRAIN, N_TEST = sum(LABEL_COUNTS.values()), 3469
 IMAGE_SIZE = (480, 640)  # (width, height) of the real images: portrait
 COMPETITION = 'paddy-disease-classification'
-KAGGLE_INPUT = Path('/kaggle/input')/COMPETITION
 TRAIN_COLS = ('image_id', 'label', 'variety', 'age')
 
 # %% ../nbs/00_core.ipynb #b5c9f2c2

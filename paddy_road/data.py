@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
-from .core import (AGES, COMPETITION, DISEASES, KAGGLE_INPUT, TRAIN_COLS, cache_dir, check_num, check_size,
+from .core import (AGES, COMPETITION, DISEASES, TRAIN_COLS, cache_dir, check_num, check_size,
                              first_few, item_tfm, atomic_write, read_csv)
 from .synth import synth_default
+from .onkaggle import ATTACH, find_competition, is_synthetic, kaggle_input, no_gpu, on_kaggle
 
 # %% auto #0
-__all__ = ['get_variety', 'kaggle_credentials', 'download_paddy', 'find_paddy', 'paddy_path', 'PaddyDataError', 'bad_image',
+__all__ = ['get_variety', 'kaggle_credentials', 'download_paddy', 'PaddyDataError', 'find_paddy', 'paddy_path', 'bad_image',
            'read_train_csv', 'check_paddy', 'TrainCsvColumn', 'ImageCsvColumn', 'label_files', 'tst_files', 'InNames',
            'kfold_names', 'paddy_dls']
 
@@ -54,25 +55,40 @@ def _given(p, what:str) -> Path:
     if not q.is_dir(): raise FileNotFoundError(f"{what}{p} does not exist: {fix}")
     return q
 
+class PaddyDataError(ValueError):
+    "A Paddy dataset that training would trip over, or none where one must be; the message names the file and the fix."
+
+def _on_kaggle() -> tuple:
+    "(folder, source) of the competition among Kaggle's inputs, or a `PaddyDataError` that says how to attach it."
+    if not (found := find_competition()): raise PaddyDataError(
+        f"this Kaggle notebook has no Paddy Doctor data attached: nothing under {kaggle_input()} holds train.csv, "
+        f"train_images/ and test_images/. Attach it: {ATTACH}. (paddy_road's synthetic set instead: "
+        "paddy_path(synthetic=True), or PADDY_PATH.)")
+    more = f'; also there: {", ".join(map(str, found[1:]))}' if found[1:] else ''
+    return found[0], f"the competition attached to this Kaggle notebook{more}"
+
 def find_paddy(path=None, # a dataset folder; overrides everything else
                download='auto', # 'auto': use the kaggle package when credentials exist; True: must; False: never
+               synthetic:bool=False, # the embedded synthetic set, asked for (on Kaggle, the only way to get it)
               ) -> tuple:
     "Resolve the Paddy data folder: returns `(path, source)` without printing."
+    if not isinstance(synthetic, bool): raise TypeError(f"synthetic={synthetic!r}: use True or False.")
     if path is not None: return _given(path, ''), 'the path you passed'
     if env := os.environ.get('PADDY_PATH'): return _given(env, 'PADDY_PATH='), 'PADDY_PATH'
-    if KAGGLE_INPUT.is_dir(): return KAGGLE_INPUT, 'the Kaggle input folder'
+    if synthetic: return synth_default(), 'the embedded synthetic set, as asked (synthetic=True)'
+    if on_kaggle(): return _on_kaggle()
+    if (kin := kaggle_input()/COMPETITION).is_dir(): return kin, 'the Kaggle input folder'
     if download is True or (download == 'auto' and kaggle_credentials()): return download_paddy(), 'a Kaggle download'
     return synth_default(), 'the embedded synthetic set (no real data found: set PADDY_PATH to use yours)'
 
-def paddy_path(path=None, download='auto', quiet:bool=False) -> Path:
-    "The Paddy data folder (see `find_paddy`), announced in one line."
-    p, source = find_paddy(path, download)
-    if not quiet: print(f'paddy_road: data from {source}: {p}')
+def paddy_path(path=None, download='auto', quiet:bool=False, synthetic:bool=False) -> Path:
+    "The Paddy data folder (see `find_paddy`), announced in one line; on Kaggle without a GPU, that too."
+    p, source = find_paddy(path, download, synthetic)
+    if not quiet:
+        print(f'paddy_road: data from {source}: {p}' + (' (synthetic)' if is_synthetic(p) and 'synthetic' not in source
+                                                         else ''))
+        no_gpu('this notebook')
     return p
-
-# %% ../nbs/02_data.ipynb #7eb8c053
-class PaddyDataError(ValueError):
-    "A Paddy dataset that training would trip over; the message names the file and the fix."
 
 # %% ../nbs/02_data.ipynb #b276d16c
 def _jpeg_cut(fn:Path) -> bool:

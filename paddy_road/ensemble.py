@@ -27,6 +27,7 @@ class Member:
     weight: float = 1.
     epochs: int = None # default: bag's
     accum: int = None # default: bag's
+    weights: object = None # pretrained weights: a file, or a folder holding one (`find_weights` fills it)
     def __post_init__(self):
         if isinstance(self.arch, str) and (new := timm_name(self.arch)) != self.arch:
             print(f"paddy_road: timm 0.6 name {self.arch!r} is {new!r} in timm 1.x; using that.")
@@ -134,6 +135,7 @@ def check_models(models:dict) -> dict:
 # %% ../nbs/08_ensemble.ipynb #5f52a81c
 def train_member(m:Member, path, epochs:int=12, accum:int=2, lr:float=0.01, pretrained:bool=True, **kwargs) -> dict:
     "Train one member, TTA on its validation set and the test images; returns predictions and metrics."
+    if m.weights is not None: kwargs = kwargs | dict(weights=m.weights)   # its own file, not the bag's
     return train_and_predict(m.arch, m.size, item=m.item, epochs=m.epochs or epochs, lr=lr, pretrained=pretrained,
                              accum=m.accum or accum, path=path, **kwargs)
 

@@ -11,6 +11,7 @@ import pandas as pd
 from fastcore.basics import patch
 from .core import FileRefused, atomic_write, read_regular, writable_dir
 from .claims import Claim, alive, drop, take_over, claim as _claim, holder as _holder
+from .onkaggle import kaggle_input
 from .ensemble import EnsemblePreds, MemberRecord, MemberResult, config_diff, oob, preds_differ, weighted_mean
 
 # %% auto #0
@@ -266,9 +267,10 @@ def run_id(self:Store) -> str|None:
 # %% ../nbs/08b_store.ipynb #2d7f0b5c
 def _n_members(folder:Path) -> int: return sum(1 for f in folder.iterdir() if f.name.endswith((MEMBER_EXT, '.pt')))
 
-def kaggle_inputs(out_dir, root='/kaggle/input') -> list:
+def kaggle_inputs(out_dir, root=None, # default: Kaggle's inputs (`kaggle_input()`)
+                 ) -> list:
     "Every `*/<out_dir name>` (or one level deeper) under Kaggle's inputs, where attached versions' outputs land; said."
-    name, root = Path(out_dir).name, Path(root)
+    name, root = Path(out_dir).name, Path(root) if root is not None else kaggle_input()
     if not root.is_dir(): return []
     found = sorted({p for pat in (f'*/{name}', f'*/*/{name}') for p in root.glob(pat) if p.is_dir()})
     if found: print(f"bag: earlier versions' {name!r} folders under {root}: "
@@ -277,7 +279,7 @@ def kaggle_inputs(out_dir, root='/kaggle/input') -> list:
                 "Add Input > Your Work > Notebooks > this notebook, its latest version.")
     return found
 
-def resume_sources(resume_from, out_dir, root='/kaggle/input') -> list:
+def resume_sources(resume_from, out_dir, root=None) -> list:
     "The folders `resume_from` stands for ('kaggle': Kaggle's attached versions); one that doesn't exist is an error."
     if resume_from is None: return []
     if isinstance(resume_from, str) and resume_from == 'kaggle': return kaggle_inputs(out_dir, root)

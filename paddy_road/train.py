@@ -8,63 +8,20 @@ import importlib, os, random, time
 from pathlib import Path
 import torch, torch.nn as nn
 from .core import (LESSON_BS, check_accum, check_arch, check_cuda_arch, check_num, check_size, item_tfm,
-                             reachable, timm_name)
+                             timm_name)
+from .onkaggle import no_gpu
 from .data import paddy_dls, paddy_path, tst_files
 from .launch import alone, gloo_broadcast, init_worker, launch
 from .accum import GradAccum
 from .recover import AUTO_ACCUM, left_as_found
+from .pretrained import check_pretrained, check_weights
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.tracker import TerminateOnNaNCallback
 
 # %% auto #0
-__all__ = ['TINY', 'weights_available', 'WeightsUnavailable', 'check_pretrained', 'use_pretrained', 'NCHWBody', 'fix_nhwc',
-           'check_batches', 'paddy_learner', 'timm_model', 'tiny_kwargs', 'check_tiny', 'loader_kw', 'train_learner',
-           'check_fit', 'fit_recipe', 'resolve_accum', 'train', 'TrainingFailed', 'StopOnNaN', 'train_and_predict',
-           'train_parallel']
-
-# %% ../nbs/05_train.ipynb #8de918ab
-def weights_available(arch:str, timeout:float=3.) -> str|None:
-    "'cached' or 'online' when timm could load `arch`'s pretrained weights now, else None."
-    import timm
-    try: hub_id = timm.models.get_pretrained_cfg(timm_name(arch)).hf_hub_id   # the lesson's 0.6 names have no cfg
-    except Exception: return None  # unknown arch or no pretrained weights: timm will say so itself
-    if hub_id:
-        from huggingface_hub import try_to_load_from_cache
-        files = ('model.safetensors', 'pytorch_model.bin')
-        if any(isinstance(try_to_load_from_cache(hub_id, f), str) for f in files): return 'cached'
-    if os.environ.get('HF_HUB_OFFLINE', '0') not in ('0', ''): return None
-    return 'online' if reachable('huggingface.co', timeout=timeout) else None
-
-class WeightsUnavailable(RuntimeError):
-    "Pretrained weights that can't be had here: not in the cache, and no network (or `HF_HUB_OFFLINE`)."
-
-def check_pretrained(arch:str, weights_file=None, # a local copy of the weights (a Kaggle input, say)
-                    ) -> dict:
-    "Keywords for timm to load `arch`'s pretrained weights; raises `WeightsUnavailable` at once when it can't."
-    import timm
-    if weights_file is not None:
-        if not Path(weights_file).is_file(): raise FileNotFoundError(
-            f"weights_file={str(weights_file)!r} is not a file: give the path of {arch}'s model.safetensors.")
-        return dict(pretrained_cfg_overlay=dict(file=str(weights_file)))
-    if weights_available(arch) is not None: return {}
-    try: hub = timm.models.get_pretrained_cfg(timm_name(arch)).hf_hub_id or arch
-    except Exception: hub = arch
-    raise WeightsUnavailable(
-        f"pretrained weights for {arch} are not in the cache and huggingface.co can't be reached (no network, or "
-        f"HF_HUB_OFFLINE is set): pass pretrained=False to train from random weights, or give a local copy of "
-        f"{hub}'s model.safetensors as weights_file= (on Kaggle: Add Input > a dataset or model holding it, then "
-        f"weights_file='/kaggle/input/.../model.safetensors'), or run once with the internet on to cache them.")
-
-def use_pretrained(arch:str, pretrained='auto') -> bool:
-    "Resolve 'auto' / 'yes' / 'no' (or a bool) to a bool; 'yes' without reachable weights is an error."
-    if isinstance(pretrained, str):
-        if pretrained not in ('auto', 'yes', 'no'): raise ValueError(
-            f"pretrained={pretrained!r}: use 'auto', 'yes' or 'no'.")
-        pretrained = {'auto': None, 'yes': True, 'no': False}[pretrained]
-    if pretrained is None: return weights_available(arch) is not None
-    if not isinstance(pretrained, bool): raise TypeError(f"pretrained={pretrained!r}: use 'auto', 'yes', 'no', a bool.")
-    if pretrained: check_pretrained(arch)
-    return pretrained
+__all__ = ['TINY', 'NCHWBody', 'fix_nhwc', 'check_batches', 'paddy_learner', 'timm_model', 'tiny_kwargs', 'check_tiny',
+           'loader_kw', 'train_learner', 'check_fit', 'fit_recipe', 'resolve_accum', 'train', 'TrainingFailed',
+           'StopOnNaN', 'train_and_predict', 'train_parallel']
 
 # %% ../nbs/05_train.ipynb #41c57958
 class NCHWBody(nn.Module):
@@ -89,7 +46,7 @@ def check_batches(dls):
         f"would train and the loss would be NaN. Use a batch of at most {n} (bs=, and accum to match), or more images.")
 
 def paddy_learner(dls, arch, pretrained:bool=True,
-                  weights_file=None, # a local copy of the pretrained weights (timm's model.safetensors)
+                  weights=None, # a local copy of the pretrained weights: timm's model.safetensors, or its folder
                   tiny:bool=False, # `arch` shrunk to a few narrow layers (`tiny_kwargs`): needs pretrained=False
                   **kwargs):
     "`vision_learner` that also works for Swin and SwinV2; a set smaller than a batch or unreachable weights refused."
@@ -97,7 +54,7 @@ def paddy_learner(dls, arch, pretrained:bool=True,
     if isinstance(arch, str): arch = timm_name(arch)   # the lesson's timm 0.6 names: today's weights, no warning
     kwargs |= check_tiny(arch, tiny, pretrained)
     check_batches(dls)
-    if pretrained: kwargs |= check_pretrained(arch, weights_file)   # before timm retries the hub for a minute
+    if pretrained: kwargs |= check_pretrained(arch, weights)   # before timm retries the hub for a minute
     learn = vision_learner(dls, arch, pretrained=pretrained, **kwargs)
     fix_nhwc(learn.model)
     return learn
@@ -152,6 +109,7 @@ def train_learner(arch:str, size, item=None, # an int (squish-resize to it) or a
                   pretrained:bool=True, fp16:bool=None, cbs=(),
                   num_workers:int=None, # data-loading processes (default: fastai's, one per core; 0 for tiny CPU runs)
                   tiny:bool=False, # the model shrunk to a few narrow layers (`tiny_kwargs`): needs pretrained=False
+                  weights=None, # pretrained weights from a local file, or a folder holding one (see `find_weights`)
                   **kwargs):
     "The learner the lesson's `train` builds (data, split, accumulation, mixed precision), not yet trained."
     from fastai.vision.all import error_rate, set_seed
@@ -162,6 +120,10 @@ def train_learner(arch:str, size, item=None, # an int (squish-resize to it) or a
     for name, v in dict(seed=seed, split_seed=split_seed, num_workers=num_workers).items():
         if v is not None: check_num(v, name, lo=0, integer=True)
     if not isinstance(pretrained, bool): raise TypeError(f"pretrained={pretrained!r}: use True or False.")
+    if weights is not None and not pretrained: raise ValueError(
+        f"weights={str(weights)!r} with pretrained=False: random weights load no file. Drop one of the two.")
+    if pretrained and weights is not None: check_weights(arch, weights)   # another arch's file: refused now
+    no_gpu('train')
     path = paddy_path(path, quiet=True)
     if split_seed is None:  # random, but on record
         split_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
@@ -170,7 +132,7 @@ def train_learner(arch:str, size, item=None, # an int (squish-resize to it) or a
     dls = paddy_dls(path, size=size, item=item, bs=bs // accum, seed=split_seed, label=label, valid_names=valid_names,
                     **dl_kw)
     learn = paddy_learner(dls, arch, metrics=error_rate, pretrained=pretrained, cbs=[GradAccum(bs), *cbs], tiny=tiny,
-                          **kwargs)
+                          weights=weights, **kwargs)
     if fp16 if fp16 is not None else torch.cuda.is_available(): learn = learn.to_fp16()
     learn.split_seed, learn.data_path = split_seed, path
     return learn
