@@ -310,7 +310,8 @@ def paddy_check(path:str=None, # dataset folder (default: PADDY_PATH, Kaggle inp
     p = paddy_path(path, download=False)
     s = check_paddy(p, full=full)
     w, h = s['image_size']
-    print(f"paddy_check: {p} is fine: {s['n_train']} train images, {s['n_test']} test images, {w}x{h}")
+    what = " (paddy_road's synthetic set, not the competition's data)" if s['synthetic'] else ''
+    print(f"paddy_check: {p}{what} is fine: {s['n_train']} train images, {s['n_test']} test images, {w}x{h}")
     print('  labels   : ' + ', '.join(f'{k} {v}' for k, v in s['labels'].items()))
     print('  varieties: ' + ', '.join(f'{k} {v}' for k, v in s['varieties'].items()))
-    print(f"  ages     : {s['ages'][0]} to {s['ages'][1]} days" + ('  (synthetic set)' if s['synthetic'] else ''))
+    print(f"  ages     : {s['ages'][0]} to {s['ages'][1]} days")

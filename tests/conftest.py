@@ -9,6 +9,8 @@ from paddy_road.synth import synth_paddy
 settings.register_profile('quick', max_examples=100, deadline=None)
 settings.register_profile('slow', max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get('HYPOTHESIS_PROFILE', 'quick'))
+# Tests run as off Kaggle, even in a Kaggle notebook, unless a test sets Kaggle's variable itself (test_kaggle.py).
+for k in ('KAGGLE_KERNEL_RUN_TYPE', 'PADDY_KAGGLE_ROOT'): os.environ.pop(k, None)
 
 @pytest.fixture(scope='session')
 def paddy(tmp_path_factory) -> Path:
@@ -23,7 +25,8 @@ def paddy_copy(paddy, tmp_path) -> Path:
 @pytest.fixture
 def cli_env(tmp_path) -> dict:
     "Environment for console-script subprocesses: a private cache, no real data, no Kaggle."
-    hidden = ('PADDY_PATH', 'MOVIELENS_PATH', 'KAGGLE_USERNAME', 'KAGGLE_KEY', 'KAGGLE_API_TOKEN')
+    hidden = ('PADDY_PATH', 'MOVIELENS_PATH', 'KAGGLE_USERNAME', 'KAGGLE_KEY', 'KAGGLE_API_TOKEN',
+              'KAGGLE_KERNEL_RUN_TYPE', 'PADDY_KAGGLE_ROOT')
     env = {k: v for k, v in os.environ.items() if k not in hidden}
     env.update(PADDY_ROAD_CACHE=str(tmp_path/'cache'), KAGGLE_CONFIG_DIR=str(tmp_path/'no-kaggle'), HF_HUB_OFFLINE='1')
     return env

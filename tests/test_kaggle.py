@@ -1,0 +1,109 @@
+"On Kaggle (its variable set, /kaggle moved with PADDY_KAGGLE_ROOT): the data, the GPU, and each member's weights."
+import contextlib, io, subprocess
+from pathlib import Path
+import pytest, timm, torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+import paddy_road.onkaggle as onkaggle
+from paddy_road.bag import bag
+from paddy_road.data import PaddyDataError, paddy_path
+from paddy_road.ensemble import Member, train_member
+from paddy_road.pretrained import WeightsRefused, find_weights
+from paddy_road.train import train, train_learner
+from conftest import script
+
+@pytest.fixture
+def kaggle(tmp_path, monkeypatch):
+    "A Kaggle notebook with nothing attached, no GPU, and its own once-per-process memory of what it said."
+    monkeypatch.setenv('KAGGLE_KERNEL_RUN_TYPE', 'Batch'); monkeypatch.setenv('PADDY_KAGGLE_ROOT', str(tmp_path/'kaggle'))
+    monkeypatch.delenv('PADDY_PATH', raising=False)
+    monkeypatch.setattr(onkaggle, '_SAID', set()); monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    (tmp_path/'kaggle'/'input').mkdir(parents=True); (tmp_path/'kaggle'/'working').mkdir()
+    return tmp_path/'kaggle'
+
+def save(model_name:str, fn:Path, **kw) -> Path:
+    "A pretrained=False model's weights as the hub files them (its pretrained head included)."
+    fn.parent.mkdir(parents=True, exist_ok=True)
+    save_file(timm.create_model(model_name, pretrained=False, **kw).state_dict(), str(fn))
+    return fn
+
+def body_equals_file(learn, fn) -> list:
+    "Names of the tensors of the learner's timm body that differ from the file's (the head aside)."
+    sd = learn.model[0].model.state_dict()
+    with safe_open(str(fn), framework='pt') as f: return [k for k in sd if not torch.equal(sd[k], f.get_tensor(k))]
+
+def test_without_the_competition_every_entry_stops_with_the_attach_message(kaggle, paddy):
+    attach = 'Add Input > Competitions > paddy-disease-classification'
+    with pytest.raises(PaddyDataError, match='this Kaggle notebook has no Paddy Doctor data attached') as e:
+        paddy_path()
+    assert attach in str(e.value) and str(kaggle/'input') in str(e.value)
+    with pytest.raises(PaddyDataError, match=attach): train('resnet10t', 32, pretrained=False)
+    calls = []
+    with pytest.raises(PaddyDataError, match=attach):
+        bag([Member('resnet10t', 32)], trainer=lambda *a, **k: calls.append(a), pretrained=False)
+    assert calls == []
+
+def test_no_gpu_is_said_before_any_epoch_and_once(kaggle, paddy, capsys):
+    learn = train('resnet10t', 32, path=paddy, pretrained=False, finetune=False, epochs=1, bs=16, num_workers=0)
+    out = capsys.readouterr().out
+    assert out.startswith('paddy_road: this Kaggle notebook has no GPU, so train runs on the CPU'), out[:300]
+    assert 'Settings > Accelerator > GPU T4 x2' in out and len(learn.recorder.values) == 1
+    train('resnet10t', 32, path=paddy, pretrained=False, finetune=False, epochs=1, bs=16, num_workers=0)
+    assert 'no GPU' not in capsys.readouterr().out   # said once
+
+def test_train_loads_a_local_file_bit_for_bit(paddy, tmp_path, monkeypatch):
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    fn = save('resnet18', tmp_path/'models--timm--resnet18.a1_in1k'/'snapshots'/'0f1e'/'model.safetensors')
+    for given in (fn, tmp_path/'models--timm--resnet18.a1_in1k'):   # the file, or the folder holding it
+        learn = train_learner('resnet18', 32, path=paddy, weights=given, bs=16, num_workers=0)
+        assert body_equals_file(learn, fn) == []
+    other = save('resnet10t', tmp_path/'resnet10t.safetensors')
+    with pytest.raises(WeightsRefused, match=f"weights {other} \\(its path names resnet10t\\) are not resnet18's"):
+        train('resnet18', 32, path=tmp_path/'no-data-read-yet', weights=other)   # refused before the data is looked at
+    with pytest.raises(ValueError, match='with pretrained=False: random weights load no file'):
+        train_learner('resnet18', 32, path=paddy, weights=fn, pretrained=False)
+
+def test_a_bag_of_two_architectures_gives_each_its_own_file(paddy, tmp_path, monkeypatch):
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    kin = tmp_path/'input'
+    r18 = save('resnet18', kin/'resnet-18-weights'/'resnet18.a1_in1k.safetensors')
+    r10 = save('resnet10t', kin/'hf'/'models--timm--resnet10t.c3_in1k'/'snapshots'/'ab'/'model.safetensors')
+    with contextlib.redirect_stdout(io.StringIO()) as said:
+        members = find_weights([Member('resnet18', 32, 40), Member('resnet10t', 32, 40)], root=kin)
+    assert [m.weights for m in members] == [r18, r10], said.getvalue()
+    seen = tmp_path/'seen.txt'
+    def trainer(m, path, **kw):   # the real member training, with a look at the weights it starts from
+        from fastai.callback.core import Callback
+        class Look(Callback):
+            order = 0
+            def before_fit(self):   # fine_tune's first fit only: the second starts from trained weights
+                if getattr(self.learn, 'looked', False): return
+                self.learn.looked = True
+                with open(seen, 'a') as f: f.write(f'{m.arch} {body_equals_file(self.learn, m.weights)}\n')
+        return train_member(m, path, cbs=[Look()], **kw)
+    man = bag(members, paddy, tmp_path/'ens', trainer=trainer, epochs=1, accum=1, bs=16, num_workers=0)
+    assert list(man.status) == ['ok', 'ok']
+    assert seen.read_text().splitlines() == ['resnet18 []', 'resnet10t []']   # each from its own file, bit for bit
+
+def test_a_wrong_file_is_refused_by_bag_before_any_member(paddy, tmp_path):
+    r10 = save('resnet10t', tmp_path/'resnet10t.c3_in1k'/'model.safetensors')
+    calls = []
+    with pytest.raises(WeightsRefused) as e:
+        bag([Member('resnet10t', 32), Member('resnet18', 32, weights=r10)], paddy, tmp_path/'ens',
+            trainer=lambda *a, **k: calls.append(a))
+    assert "(its path names resnet10t.c3_in1k) are not resnet18's" in str(e.value) and calls == []
+    with pytest.raises(ValueError, match=r"would load one file into 2 architectures \(resnet10t, resnet18\)"):
+        bag([Member('resnet10t', 32), Member('resnet18', 32)], paddy, tmp_path/'ens', weights=r10,
+            trainer=lambda *a, **k: calls.append(a))
+    assert calls == []
+
+def test_paddy_check_says_a_synthetic_set_is_synthetic(paddy, cli_env):
+    r = subprocess.run([script('paddy_check'), '--path', str(paddy)], env=cli_env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert f"paddy_check: {paddy} (paddy_road's synthetic set, not the competition's data) is fine: " in r.stdout
+
+def test_on_kaggle_paddy_check_without_data_is_one_line(tmp_path, cli_env):
+    env = cli_env | dict(KAGGLE_KERNEL_RUN_TYPE='Interactive', PADDY_KAGGLE_ROOT=str(tmp_path/'kaggle'))
+    r = subprocess.run([script('paddy_check')], env=env, capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.count('\n') == 1, r.stderr
+    assert r.stderr.startswith('paddy_check: error: this Kaggle notebook has no Paddy Doctor data attached')
