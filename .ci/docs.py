@@ -363,7 +363,8 @@ def main():
     recorded = [f for f in fns if tested and (tested/f'{f.stem}.json').is_file()]
     fns = [f for f in fns if f not in recorded]
     if tested: print(f'docs: {len(recorded)} notebook(s) checked from the test run in {tested}, {len(fns)} run here')
-    hidden = ('PADDY_PATH', 'MOVIELENS_PATH', 'KAGGLE_USERNAME', 'KAGGLE_KEY', 'KAGGLE_API_TOKEN', 'MPLBACKEND')
+    hidden = ('PADDY_PATH', 'MOVIELENS_PATH', 'KAGGLE_USERNAME', 'KAGGLE_KEY', 'KAGGLE_API_TOKEN', 'MPLBACKEND',
+              'KAGGLE_KERNEL_RUN_TYPE', 'PADDY_KAGGLE_ROOT')   # the docs show a run off Kaggle
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if k not in hidden} | dict(
             OMP_NUM_THREADS='1', HF_HUB_OFFLINE='1', PYTHONHASHSEED='0', PADDY_ROAD_CACHE=f'{tmp}/cache',
