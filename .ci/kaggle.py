@@ -17,7 +17,7 @@ paddy_road from the attached wheel, as the README says, with the index off.
 
 It needs a mount namespace (`unshare -m`, as root, or `unshare -rm`); without one it says so and fails.
 """
-import argparse, glob, json, os, shutil, subprocess, sys, sysconfig, tempfile, time, zipfile
+import argparse, json, os, shutil, subprocess, sys, sysconfig, tempfile, time, zipfile
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
