@@ -98,7 +98,8 @@ def inside(kag:Path, tmp:Path):
         if (r := run(cmd)).returncode: fail(f"{' '.join(map(str, cmd))}: {r.stderr.strip()}")
     try: (kag/'input'/'probe').write_text('x'); fail(f"{kag/'input'} is writable")
     except OSError as e: say(f"{kag/'input'} is read-only ({e.strerror})")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(('PADDY_', 'KAGGLE_', 'PIP_', 'VIRTUAL_ENV'))} | dict(
+    mine = ('PADDY_', 'KAGGLE_', 'PIP_', 'VIRTUAL_ENV')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(mine)} | dict(
         KAGGLE_KERNEL_RUN_TYPE='Batch', KAGGLE_DATA_PROXY_TOKEN='none', PADDY_KAGGLE_ROOT=str(kag), HF_HUB_OFFLINE='1',
         PIP_NO_INDEX='1', PIP_NO_CACHE_DIR='1', PADDY_ROAD_CACHE=str(tmp/'cache'), OMP_NUM_THREADS='1',
         PYTHONHASHSEED='0', MPLBACKEND='agg', PADDY_PATH=str(kag/'input'/'paddy-synthetic'), PYTHONWARNINGS='ignore')
@@ -119,8 +120,8 @@ def inside(kag:Path, tmp:Path):
     said = '\n'.join(o['text'] for o in v2['outputs'])
     if 'bag: 8 of 8 members finished (8 resumed).' not in said or ' starting on ' in said: fail(
         "version 2 retrained members: " + '\n'.join(l for l in said.splitlines() if l.startswith('bag:'))[-3000:])
-    if (kag/'working'/'submission.csv').read_bytes() != sub1: fail("version 2's submission.csv differs from version 1's")
-    say("version 2: 0 members retrained (8 taken over from version 1's output); submission.csv identical, byte for byte")
+    if (kag/'working'/'submission.csv').read_bytes() != sub1: fail("version 2's submission.csv is not version 1's")
+    say("version 2: 0 members retrained (8 taken over from version 1's output); the same submission.csv, byte for byte")
     env3 = {k: v for k, v in env.items() if k != 'PADDY_PATH'}
     v3, _, secs = version(3, kag, env3, tmp)
     e = v3['error'] or {}

@@ -29,7 +29,7 @@ def _names(arch:str) -> list:
     return list(dict.fromkeys([hub_name(arch).removeprefix('timm/'), timm_name(arch)]))
 
 def weights_file(weights, arch:str) -> Path:
-    "The weights file that `weights` (a file, or a folder holding one) stands for; a `FileNotFoundError` saying why not."
+    "The weights file that `weights` (a file, or a folder holding one) stands for, or a `FileNotFoundError` saying why."
     if not isinstance(weights, (str, os.PathLike)): raise TypeError(
         f"weights={weights!r} for {arch}: give a file's path (a str or Path), or a folder holding one.")
     p = Path(weights).expanduser()
@@ -43,7 +43,7 @@ def weights_file(weights, arch:str) -> Path:
         f"no .safetensors file in it: give the folder that holds {hub_name(arch)}'s model.safetensors."))
 
 def _named(fn:Path) -> str|None:
-    "The architecture a weights file's path names: models--timm--<name>/..., <name>/model.safetensors, <name>.safetensors."
+    "The arch a weights file's path names: models--timm--<name>/..., <name>/model.safetensors, <name>.safetensors."
     for part in reversed(fn.parts[:-1]):
         if part.startswith('models--timm--'): return part[len('models--timm--'):]
     return fn.parent.name if fn.stem == 'model' else fn.stem
@@ -161,7 +161,8 @@ def find_weights(members:list, # ensemble `Member`s (anything with `arch` and a 
             print(f"find_weights: {m.arch}: {hits[0]}{more}" if hits else
                   f"find_weights: {m.arch}: none under {' or '.join(map(str, roots))} (looked for "
                   f"models--timm--{_names(m.arch)[0]}/snapshots/*/model.safetensors, {' or '.join(_names(m.arch))} "
-                  "as <name>/model.safetensors or <name>.safetensors); it needs the cache, the hub, or pretrained=False.")
+                  "as <name>/model.safetensors or <name>.safetensors); it needs the cache, the hub "
+                  "or pretrained=False.")
         out.append(dataclasses.replace(m, weights=picked[m.arch]))
     return out
 

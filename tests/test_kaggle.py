@@ -15,7 +15,8 @@ from conftest import script
 @pytest.fixture
 def kaggle(tmp_path, monkeypatch):
     "A Kaggle notebook with nothing attached, no GPU, and its own once-per-process memory of what it said."
-    monkeypatch.setenv('KAGGLE_KERNEL_RUN_TYPE', 'Batch'); monkeypatch.setenv('PADDY_KAGGLE_ROOT', str(tmp_path/'kaggle'))
+    monkeypatch.setenv('KAGGLE_KERNEL_RUN_TYPE', 'Batch')
+    monkeypatch.setenv('PADDY_KAGGLE_ROOT', str(tmp_path/'kaggle'))
     monkeypatch.delenv('PADDY_PATH', raising=False)
     monkeypatch.setattr(onkaggle, '_SAID', set()); monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     (tmp_path/'kaggle'/'input').mkdir(parents=True); (tmp_path/'kaggle'/'working').mkdir()
