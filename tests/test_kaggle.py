@@ -108,3 +108,17 @@ def test_on_kaggle_paddy_check_without_data_is_one_line(tmp_path, cli_env):
     r = subprocess.run([script('paddy_check')], env=env, capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.count('\n') == 1, r.stderr
     assert r.stderr.startswith('paddy_check: error: this Kaggle notebook has no Paddy Doctor data attached')
+
+def test_the_install_recipes_name_this_repository_and_the_wheel():
+    "The online recipe's address is settings.ini's git_url; the offline one installs a wheel with the index off."
+    import configparser, json, re
+    root = Path(__file__).resolve().parent.parent
+    cfg = configparser.ConfigParser(); cfg.read(root/'settings.ini')
+    url = cfg['DEFAULT']['git_url']
+    assert url == f"https://github.com/{cfg['DEFAULT']['user']}/{cfg['DEFAULT']['repo']}"
+    readme = (root/'README.md').read_text()
+    first = ''.join(json.loads((root/'lessons'/'1_road_to_the_top_part_3.ipynb').read_text())['cells'][1]['source'])
+    for text in (readme, first):
+        assert re.search(rf'pip install -q git\+{re.escape(url)}$', text, re.M)   # the whole address, no more
+        assert 'pip install -q --no-index --no-deps ' in text and 'paddy_road-*.whl' in text
+    assert 'pip wheel --no-deps -w dist .' in readme
