@@ -18,7 +18,7 @@ see .ci/provenance.py; a change to any of them needs `--write`), when a fresh ru
 (compared with numbers masked, since a machine may round otherwise), or when any cell raises.
 
 The site: nbdev's processing of each executed notebook (directives, `show_doc` for every export, links), rendered to
-HTML by nbconvert (Quarto can't be installed here), a page per notebook named as nbdev names it (`08c_bag` -> bag.html),
+HTML by nbconvert (Quarto can't be installed here), a page per notebook named as nbdev names it (`08d_bag` -> bag.html),
 a landing page from index.ipynb and an API page listing every public name.
 
 The lesson's own notebooks (lessons/*.ipynb) are run the same way, each in an empty temporary folder (they write a
@@ -40,7 +40,7 @@ SKIP = set(cfg['DEFAULT']['tst_flags'].split()) - {'slow'}   # slow cells run: t
 DOC_HOST = cfg['DEFAULT']['doc_host'] + cfg['DEFAULT']['doc_baseurl']
 
 def page(stem:str) -> str:
-    "A notebook's page, as nbdev names it: '08c_bag' -> 'bag.html'."
+    "A notebook's page, as nbdev names it: '08d_bag' -> 'bag.html'."
     return re.sub(r'^\d+[a-zA-Z0-9]*_', '', stem.lower()) + '.html'   # nbdev.doclinks._nbpath2html's rule
 
 def runs(src:str) -> bool:
@@ -223,7 +223,7 @@ PAGE = '''<!doctype html>
 '''
 
 def local_links(body:str) -> str:
-    "Links made local: the online docs' own pages, and the notebooks (nbs/08c_bag.ipynb -> bag.html)."
+    "Links made local: the online docs' own pages, and the notebooks (nbs/08d_bag.ipynb -> bag.html)."
     body, have = body.replace(f'href="{DOC_HOST}/', 'href="'), notebooks()
     def fix(m):   # checked against the notebooks that exist: '05_multitarget' is no page because 10_multitarget is
         if m[1] not in have: raise RuntimeError(f'a link to {m[1]}.ipynb, a notebook that does not exist')

@@ -208,12 +208,12 @@ def test_two_independent_bags_on_one_folder(paddy, tmp_path):
 FULL_DISK = """
 import json, os, sys, traceback
 sys.path.insert(0, {tests!r})
-import paddy_road.bag as pb
+import paddy_road.bag as pb, paddy_road.bagwork as bw
 from paddy_road.core import DiskFull
 from paddy_road.ensemble import Member
 from paddy_road.store import Store, average_members
 from fakes import FakeTrainer
-mnt, res, room = sys.argv[1], [], pb.check_room
+mnt, res, room = sys.argv[1], [], bw.check_room
 members = [Member('resnet10t', 32, s) for s in (40, 48, 56)]
 for i, (left, precheck) in enumerate({levels!r}):
     out = os.path.join(mnt, f'ens{{i}}')
@@ -221,7 +221,7 @@ for i, (left, precheck) in enumerate({levels!r}):
     filler = os.path.join(mnt, 'filler')
     st = os.statvfs(mnt); free = st.f_bfree * st.f_frsize
     with open(filler, 'wb') as f: f.write(b'x' * max(0, free - left))
-    pb.check_room = room if precheck else (lambda *a: None)   # without it, the writes meet the full disk
+    bw.check_room = room if precheck else (lambda *a: None)   # without it, the writes meet the full disk
     r = dict(left=left, precheck=precheck)
     try: pb.bag(members, {paddy!r}, out, trainer=FakeTrainer()); r['first'] = 'finished'
     except DiskFull as e: r['first'] = 'DiskFull: ' + str(e)
