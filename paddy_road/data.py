@@ -4,46 +4,19 @@
 
 # %% ../nbs/02_data.ipynb #dae3de71
 from __future__ import annotations
-import os, zipfile
+import os
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
-from .core import (AGES, COMPETITION, DISEASES, TRAIN_COLS, cache_dir, check_num, check_size,
-                             first_few, item_tfm, atomic_write, read_csv)
+from .core import AGES, COMPETITION, DISEASES, TRAIN_COLS, check_num, check_size, first_few, item_tfm, read_csv
 from .synth import synth_default
-from .onkaggle import ATTACH, find_competition, is_synthetic, kaggle_input, no_gpu, on_kaggle
+from .onkaggle import (ATTACH, download_paddy, find_competition, is_synthetic, kaggle_credentials, kaggle_input,
+                                 no_gpu, on_kaggle)
 
 # %% auto #0
-__all__ = ['get_variety', 'kaggle_credentials', 'download_paddy', 'PaddyDataError', 'find_paddy', 'paddy_path', 'bad_image',
-           'read_train_csv', 'check_paddy', 'TrainCsvColumn', 'ImageCsvColumn', 'label_files', 'tst_files', 'InNames',
-           'kfold_names', 'paddy_dls']
-
-# %% ../nbs/02_data.ipynb #9120e7d3
-def kaggle_credentials() -> bool:
-    "Whether the `kaggle` package would find credentials."
-    if os.environ.get('KAGGLE_USERNAME') and os.environ.get('KAGGLE_KEY'): return True
-    if os.environ.get('KAGGLE_API_TOKEN'): return True
-    cfg = Path(os.environ.get('KAGGLE_CONFIG_DIR') or Path.home()/'.kaggle')
-    return (cfg/'kaggle.json').exists() or (cfg/'access_token').exists()
-
-# %% ../nbs/02_data.ipynb #a8ab437f
-def download_paddy(dest=None) -> Path:
-    "Download and unzip the competition data with the `kaggle` package (needs credentials and accepted rules)."
-    dest = Path(dest) if dest else cache_dir()/COMPETITION
-    if (dest/'train.csv').exists(): return dest
-    if not kaggle_credentials(): raise RuntimeError(
-        "No Kaggle credentials: put kaggle.json in ~/.kaggle/ (Kaggle > Settings > API > Create New Token) "
-        "or set KAGGLE_USERNAME and KAGGLE_KEY; or download the data yourself and set PADDY_PATH.")
-    try: import kaggle  # authenticates on import
-    except ImportError: raise RuntimeError(
-        "Kaggle credentials found but the `kaggle` package is not installed: pip install kaggle") from None
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try: kaggle.api.competition_download_cli(COMPETITION, path=str(dest.parent), quiet=False)
-    except Exception as e: raise RuntimeError(
-        f"Kaggle download of {COMPETITION} failed ({e}). Accept the rules at https://www.kaggle.com/competitions/"
-        f"{COMPETITION}/rules, check the network, or set PADDY_PATH.") from e
-    return atomic_write(dest, zipfile.ZipFile(dest.parent/f'{COMPETITION}.zip').extractall)
+__all__ = ['get_variety', 'PaddyDataError', 'find_paddy', 'paddy_path', 'bad_image', 'read_train_csv', 'check_paddy',
+           'TrainCsvColumn', 'ImageCsvColumn', 'label_files', 'tst_files', 'InNames', 'kfold_names', 'paddy_dls']
 
 # %% ../nbs/02_data.ipynb #010cc2e3
 def _given(p, what:str) -> Path:

@@ -4,13 +4,13 @@
 
 # %% ../nbs/00b_onkaggle.ipynb #afbf6ada
 from __future__ import annotations
-import os
+import os, zipfile
 from pathlib import Path
-from .core import COMPETITION
+from .core import COMPETITION, atomic_write, cache_dir
 
 # %% auto #0
 __all__ = ['ATTACH', 'ACCELERATOR', 'on_kaggle', 'kaggle_root', 'kaggle_input', 'is_paddy_folder', 'is_synthetic',
-           'find_competition', 'no_gpu']
+           'find_competition', 'no_gpu', 'kaggle_credentials', 'download_paddy']
 
 # %% ../nbs/00b_onkaggle.ipynb #f0cd6290
 ATTACH = f"in the notebook's editor, Add Input > Competitions > {COMPETITION} (Paddy Doctor), then run again"
@@ -64,3 +64,29 @@ def no_gpu(who:str='this notebook', say:bool=True) -> str|None:
             f"models takes hours an epoch. To get a GPU: {ACCELERATOR}.")
     if say and who not in _SAID: _SAID.add(who); print(line)
     return line
+
+# %% ../nbs/00b_onkaggle.ipynb #9120e7d3
+def kaggle_credentials() -> bool:
+    "Whether the `kaggle` package would find credentials."
+    if os.environ.get('KAGGLE_USERNAME') and os.environ.get('KAGGLE_KEY'): return True
+    if os.environ.get('KAGGLE_API_TOKEN'): return True
+    cfg = Path(os.environ.get('KAGGLE_CONFIG_DIR') or Path.home()/'.kaggle')
+    return (cfg/'kaggle.json').exists() or (cfg/'access_token').exists()
+
+# %% ../nbs/00b_onkaggle.ipynb #a8ab437f
+def download_paddy(dest=None) -> Path:
+    "Download and unzip the competition data with the `kaggle` package (needs credentials and accepted rules)."
+    dest = Path(dest) if dest else cache_dir()/COMPETITION
+    if (dest/'train.csv').exists(): return dest
+    if not kaggle_credentials(): raise RuntimeError(
+        "No Kaggle credentials: put kaggle.json in ~/.kaggle/ (Kaggle > Settings > API > Create New Token) "
+        "or set KAGGLE_USERNAME and KAGGLE_KEY; or download the data yourself and set PADDY_PATH.")
+    try: import kaggle  # authenticates on import
+    except ImportError: raise RuntimeError(
+        "Kaggle credentials found but the `kaggle` package is not installed: pip install kaggle") from None
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try: kaggle.api.competition_download_cli(COMPETITION, path=str(dest.parent), quiet=False)
+    except Exception as e: raise RuntimeError(
+        f"Kaggle download of {COMPETITION} failed ({e}). Accept the rules at https://www.kaggle.com/competitions/"
+        f"{COMPETITION}/rules, check the network, or set PADDY_PATH.") from e
+    return atomic_write(dest, zipfile.ZipFile(dest.parent/f'{COMPETITION}.zip').extractall)
