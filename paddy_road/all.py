@@ -37,8 +37,8 @@ __all__ = ['ROOMS', 'ROOM_ONLY']
 
 # %% ../nbs/14_all.ipynb #e5f6a7b8
 ROOMS = ('core', 'claims', 'onkaggle', 'synth', 'data', 'feed', 'submit', 'launch', 'accum', 'recover', 'pretrained',
-         'train', 'gpu', 'memtrace', 'memplan', 'ensemble', 'store', 'plan', 'bagwork', 'bag', 'xent', 'multitarget', 'collab',
-         'lazyadam', 'fastcollab', 'cli')
+         'train', 'gpu', 'memtrace', 'memplan', 'ensemble', 'store', 'plan', 'bagwork', 'bag', 'xent', 'multitarget',
+         'collab', 'lazyadam', 'fastcollab', 'cli')
 # Names that stay in their room (`from paddy_road.gpu import probe`): the library's own plumbing, and generic words a
 # student's notebook may use for something else (`drop`, `claim`, `launch`, `probe`, `evaluate`, `softmax`, ...).
 ROOM_ONLY = set("""
