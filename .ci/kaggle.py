@@ -81,8 +81,8 @@ def check_wheel(whl:Path, venv:Path, kag:Path, env:dict):
     eps = next(n for n in names if n.endswith('entry_points.txt'))
     scripts = zipfile.ZipFile(whl).read(eps).decode()
     if not all(s in scripts for s in ('paddy_demo', 'paddy_synth', 'paddy_check')): fail(f'{eps}: {scripts}')
-    r = run([venv/'bin'/'python', '-c', 'import paddy_road, paddy_road.all as a; print(paddy_road.__file__, '
-             'len(a.__all__))'], cwd=kag/'working', env=env)
+    r = run([venv/'bin'/'python', '-c', 'from paddy_road.all import *; import paddy_road, paddy_road.all as a; '
+             'print(paddy_road.__file__, len(a.__all__))'], cwd=kag/'working', env=env)
     if r.returncode or not r.stdout.startswith(str(venv)): fail(f'import from the wheel: {r.stdout} {r.stderr[-2000:]}')
     say(f'{whl.name}: mem_traces.json and 3 console scripts in it; imported from {r.stdout.split()[0]} '
         f'({r.stdout.split()[1]} names)')
