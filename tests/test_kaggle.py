@@ -122,3 +122,14 @@ def test_the_install_recipes_name_this_repository_and_the_wheel():
         assert re.search(rf'pip install -q git\+{re.escape(url)}$', text, re.M)   # the whole address, no more
         assert 'pip install -q --no-index --no-deps ' in text and 'paddy_road-*.whl' in text
     assert 'pip wheel --no-deps -w dist .' in readme
+
+def test_find_weights_also_searches_hf_hub_cache(tmp_path, monkeypatch, capsys):
+    "An attached Hugging Face cache pointed at by HF_HUB_CACHE: found, checked, and said."
+    cache = tmp_path/'attached-hf-cache'
+    r10 = save('resnet10t', cache/'models--timm--resnet10t.c3_in1k'/'snapshots'/'9a'/'model.safetensors')
+    (tmp_path/'input').mkdir()
+    monkeypatch.setenv('HF_HUB_CACHE', str(cache))
+    got = find_weights([Member('resnet10t', 32)], root=tmp_path/'input')
+    assert got[0].weights == r10 and capsys.readouterr().out == f'find_weights: resnet10t: {r10}\n'
+    monkeypatch.delenv('HF_HUB_CACHE')
+    assert find_weights([Member('resnet10t', 32)], root=tmp_path/'input')[0].weights is None
