@@ -151,15 +151,17 @@ def find_weights(members:list, # ensemble `Member`s (anything with `arch` and a 
     if root is not None and not roots[0].is_dir(): raise FileNotFoundError(
         f"find_weights: root={str(root)!r} is not a folder: give the folder where the weights are attached.")
     files = [f for r in roots if r.is_dir() for f in _weight_files(r, depth)]
-    picked, out = {}, []
+    picked, out, count = {}, [], {}
+    for m in members: count[m.arch] = count.get(m.arch, 0) + (getattr(m, "weights", None) is None)
     for m in members:
         if getattr(m, 'weights', None) is not None: out.append(m); continue
         if m.arch not in picked:
             hits = [f for n in _names(m.arch) for f in files if _named(f) == n]
             picked[m.arch] = check_weights(m.arch, hits[0]) if hits else None
             more = f' (and {len(hits) - 1} more: {hits[1]}, ...)' if len(hits) > 1 else ''
-            print(f"find_weights: {m.arch}: {hits[0]}{more}" if hits else
-                  f"find_weights: {m.arch}: none under {' or '.join(map(str, roots))} (looked for "
+            who = f"{m.arch} ({count[m.arch]} members)" if count[m.arch] > 1 else m.arch
+            print(f"find_weights: {who}: {hits[0]}{more}" if hits else
+                  f"find_weights: {who}: none under {' or '.join(map(str, roots))} (looked for "
                   f"models--timm--{_names(m.arch)[0]}/snapshots/*/model.safetensors, {' or '.join(_names(m.arch))} "
                   "as <name>/model.safetensors or <name>.safetensors); it needs the cache, the hub "
                   "or pretrained=False.")
