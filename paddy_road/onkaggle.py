@@ -6,7 +6,7 @@
 from __future__ import annotations
 import os, zipfile
 from pathlib import Path
-from .core import COMPETITION, atomic_write, cache_dir
+from .core import COMPETITION, atomic_write, cache_dir, check_num
 
 # %% auto #0
 __all__ = ['ATTACH', 'ACCELERATOR', 'on_kaggle', 'kaggle_root', 'kaggle_input', 'is_paddy_folder', 'is_synthetic',
@@ -41,6 +41,7 @@ def is_synthetic(p) -> bool:
 def find_competition(root=None, # default: `kaggle_input()`
                      depth:int=3) -> list:
     "Every folder down to `depth` under `root` with the competition's real data, its own name first."
+    check_num(depth, 'depth', lo=1, integer=True, hint='folders below root to search')
     level, found = [Path(root) if root is not None else kaggle_input()], []
     for _ in range(depth):
         below = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses, os
 from pathlib import Path
 import torch
-from .core import reachable, timm_name
+from .core import check_num, reachable, timm_name
 from .onkaggle import is_paddy_folder, kaggle_input
 
 # %% auto #0
@@ -146,6 +146,9 @@ def find_weights(members:list, # ensemble `Member`s (anything with `arch` and a 
                  root=None, # where inputs are attached (default: Kaggle's), searched with HF_HUB_CACHE if set
                  depth:int=6) -> list:
     "`members` with each one's pretrained weights file from the folders under `root`, checked; one line per arch."
+    if not isinstance(members, (list, tuple)) or not all(hasattr(m, 'arch') for m in members): raise TypeError(
+        f"members={members!r}: give a list of Member(arch, size, ...).")
+    check_num(depth, 'depth', lo=1, integer=True, hint='folders below root to search')
     roots = [Path(root) if root is not None else kaggle_input()] + (
         [Path(os.environ['HF_HUB_CACHE'])] if os.environ.get('HF_HUB_CACHE') else [])
     if root is not None and not roots[0].is_dir(): raise FileNotFoundError(
