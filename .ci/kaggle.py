@@ -61,7 +61,7 @@ def fresh_venv(where:Path) -> Path:
     return where
 
 def version(n:int, kag:Path, env:dict, tmp:Path) -> tuple:
-    "Version n of the notebook: a fresh venv, /kaggle/working emptied, the lesson run there. (result, seconds)"
+    "Version n of the notebook: a fresh venv, /kaggle/working emptied, the lesson run there. (result, venv, seconds)"
     venv = fresh_venv(tmp/f'venv{n}')
     shutil.rmtree(kag/'working'); (kag/'working').mkdir()
     env = env | dict(PATH=f"{venv/'bin'}:{env['PATH']}", VIRTUAL_ENV=str(venv))

@@ -192,7 +192,7 @@ def check_paddy(path, # dataset folder in the Kaggle layout
     if images: _check_images(path, list(files.values()) + tst, full)
     return dict(path=path, n_train=len(df), n_test=len(tst), image_size=_image_size(files.values()),
                 labels=df.label.value_counts().to_dict(), varieties=df.variety.value_counts().to_dict(),
-                ages=(int(df.age.min()), int(df.age.max())), synthetic=(path/'SYNTHETIC.json').exists())
+                ages=(int(df.age.min()), int(df.age.max())), synthetic=is_synthetic(path))
 
 # %% ../nbs/02_data.ipynb #0cb7baba
 class TrainCsvColumn:

@@ -57,13 +57,13 @@ def find_competition(root=None, # default: `kaggle_input()`
 # %% ../nbs/00b_onkaggle.ipynb #894e6d99
 _SAID = set()
 
-def no_gpu(who:str='this notebook', say:bool=True) -> str|None:
+def no_gpu(who:str='this notebook') -> str|None:
     "On Kaggle without a GPU, the line that says `who` will run on the CPU and how to pick a GPU (printed once)."
     import torch
     if not on_kaggle() or torch.cuda.is_available(): return None
     line = (f"paddy_road: this Kaggle notebook has no GPU, so {who} runs on the CPU, where one of the lesson's large "
             f"models takes hours an epoch. To get a GPU: {ACCELERATOR}.")
-    if say and who not in _SAID: _SAID.add(who); print(line)
+    if who not in _SAID: _SAID.add(who); print(line)
     return line
 
 # %% ../nbs/00b_onkaggle.ipynb #9120e7d3
