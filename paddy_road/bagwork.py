@@ -4,7 +4,7 @@
 
 # %% ../nbs/08c_bagwork.ipynb #b9a0c002
 from __future__ import annotations
-import os, secrets, time, warnings
+import os, secrets, time, traceback, warnings
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,7 +22,7 @@ from .plan import feed_check, member_minutes, time_members
 from .feed import feed_rate
 
 # %% auto #0
-__all__ = ['BagJob']
+__all__ = ['BagJob', 'RepeatedFailure']
 
 # %% ../nbs/08c_bagwork.ipynb #fdfeb0bf
 @dataclass
@@ -66,6 +66,8 @@ def _failed(job:BagJob, w:Wanted, error:str, tries:int=None):
     job.store.fail(MemberRecord(w.key, w.config, w.weight, status='failed', error=error, run=job.run, tries=tries))
     say(f'bag: {w.key} failed ({error}); going on.')
 
+def _log_of(job:BagJob, key:str) -> Path: return job.store.folder/'logs'/f'{key}.log'
+
 def _where() -> str:
     "Where this process trains: its GPU (as the machine numbers them), else the CPU; and which worker it is."
     w = f" (worker {os.environ['PADDY_WORKER']})" if 'PADDY_WORKER' in os.environ else ''
@@ -77,7 +79,7 @@ def _member_log(job:BagJob, key:str):
     "While a member trains: what fastai prints (its tables; no bars) and warnings go to `logs/<key>.log`."
     from fastai.callback.progress import ProgressCallback
     from fastai.learner import defaults
-    fn, old = job.store.folder/'logs'/f'{key}.log', list(defaults.callbacks)
+    fn, old = _log_of(job, key), list(defaults.callbacks)
     fn.parent.mkdir(exist_ok=True)
     defaults.callbacks[:] = [c for c in old if c is not ProgressCallback]   # its bars and tables: a notebook's HTML
     try:
@@ -87,48 +89,62 @@ def _member_log(job:BagJob, key:str):
             yield fn
     finally: defaults.callbacks[:] = old
 
-def _train_one(job:BagJob, m:Member, w:Wanted) -> float|None:
-    "Train and save one member; out of memory, a NaN loss or unusable predictions are recorded. Its seconds, or None."
-    valid = job.folds[w.config['fold']] if job.folds else None
+class RepeatedFailure(RuntimeError):
+    "Two members in a row failed with the same error: a bug in the training itself, which would fail every member."
+
+def _fit(job:BagJob, m:Member, w:Wanted, a:int) -> tuple:
+    "One fit of member `w` at accum `a`, in its log: (what the trainer returned, None) or (None, what it raised)."
+    c, valid = w.config, job.folds[w.config['fold']] if job.folds else None
+    try:
+        with _member_log(job, w.key):
+            try: return job.trainer(replace(m, accum=a), job.path, epochs=c['epochs'], accum=a, lr=c['lr'],
+                                    pretrained=c['pretrained'], valid_names=valid, **job.kw), None
+            except Exception as e: traceback.print_exc(); return None, e   # its traceback: in the member's log
+    finally: free_gpu()  # the lesson's gc.collect() + torch.cuda.empty_cache() after each try
+
+def _why(job:BagJob, w:Wanted, e:Exception, a:int) -> str:
+    "What a member's failure is recorded as: out of memory at the largest accum, a NaN loss, or its own error."
+    bs = job.kw.get('bs', LESSON_BS)
+    if is_oom(e): return f'CUDA out of memory at accum {a}, the largest for a batch of {bs}: {str(e).splitlines()[0]}'
+    if isinstance(e, TrainingFailed): return str(e)
+    return f'{type(e).__name__}: {(str(e).splitlines() or [""])[0][:300]}; its log: {_log_of(job, w.key)}'
+
+def _train_one(job:BagJob, m:Member, w:Wanted) -> tuple:
+    "Train and save one member; whatever it raises is its failure, recorded. (its seconds or None, its error or None)"
     c, est, bs = w.config, job.est.get(w.key), job.kw.get('bs', LESSON_BS)
     say(f"bag: {w.key} starting on {_where()}, accum {c['accum']}" + (f', about {est / 60:.0f} min' if est else ''))
     a, tries = c['accum'], 1
-    while True:   # the lesson's procedure: out of memory, double the accumulation (the same batch, the same member)
-        try:
-            with _member_log(job, w.key):
-                res = job.trainer(replace(m, accum=a), job.path, epochs=c['epochs'], accum=a, lr=c['lr'],
-                                  pretrained=c['pretrained'], valid_names=valid, **job.kw)
-            break
-        except Exception as e:
-            if not (is_oom(e) or isinstance(e, TrainingFailed)): raise
-            if is_oom(e) and a * 2 <= bs and bs % (a * 2) == 0:
-                say(f'bag: {w.key} ran out of GPU memory at accum {a}; trying accum {a * 2}.')
-                a, tries = a * 2, tries + 1
-                continue
-            why = f'CUDA out of memory at accum {a}, the largest for a batch of {bs}: {str(e).splitlines()[0]}' if (
-                is_oom(e)) else str(e)
-            return _failed(job, w, why, tries)
-        finally: free_gpu()  # the lesson's gc.collect() + torch.cuda.empty_cache() after each try
+    while (got := _fit(job, m, w, a))[1] is not None:   # the lesson's procedure: out of memory, double the accum
+        if not (is_oom(got[1]) and a * 2 <= bs and bs % (a * 2) == 0):
+            return _failed(job, w, _why(job, w, got[1], a), tries), got[1]
+        say(f'bag: {w.key} ran out of GPU memory at accum {a}; trying accum {a * 2}.')
+        a, tries = a * 2, tries + 1
+    res = got[0]
     c = c | dict(accum=a)   # the accumulation it trained with, on record
     r = MemberResult.from_training(w.key, c, w.weight, res if isinstance(res, dict) else {}, run=job.run, tries=tries)
-    if (why := r.problem() or w.refusal(r)): return _failed(job, w, f'unusable predictions: {why}')
+    if (why := r.problem() or w.refusal(r)): return _failed(job, w, f'unusable predictions: {why}'), None
     job.store.save(r)
     err = r.record.val_error
     say(f'bag: {w.key} done in {(r.record.seconds or 0) / 60:.1f} min'
         + (f', valid error {err:.4f}' if err is not None else ''))
-    return r.record.seconds or 0.
+    return r.record.seconds or 0., None
+
+_STOP = f'raised {RepeatedFailure.__name__}: '
 
 def _after_workers(job:BagJob, ended):
-    "Each fresh worker that raised or died: the member it held recorded as failed, and said; the others went on."
-    for e in ended if isinstance(ended, list) else []:
-        if not isinstance(e, Ended) or e.error is None: continue
+    "Each fresh worker that raised or died: the member it held recorded as failed, and said; a repeated failure raised."
+    ended = [e for e in ended if isinstance(e, Ended)] if isinstance(ended, list) else []   # a launcher's: None
+    for e in ended:
+        if e.error is None: continue
         held = [w for w in job.wanted if (_read_claim(job.store.claim_file(w.key)) or {}).get('pid') == e.pid]
         for w in held:
             job.store.claim_file(w.key).unlink(missing_ok=True)
             _failed(job, w, f"its worker {e.rank} ({f'GPU {e.gpu}' if e.gpu is not None else 'CPU'}) {e.error}; "
                              f"its log: {job.store.folder/'logs'/f'worker{e.rank}.log'}")
-        if not held: say(f"bag: worker {e.rank} {e.error} between members; its log: "
-                         f"{job.store.folder/'logs'/f'worker{e.rank}.log'}")
+        if not held and not e.error.startswith(_STOP): say(f"bag: worker {e.rank} {e.error} between members; its log: "
+                                                           f"{job.store.folder/'logs'/f'worker{e.rank}.log'}")
+    stop = [e.error for e in ended if (e.error or '').startswith(_STOP)]
+    if stop: raise RepeatedFailure(stop[0][len(_STOP):])   # the bag's answer: the one error, once
 
 # %% ../nbs/08c_bagwork.ipynb #23816858
 def _fits(job:BagJob, key:str, secs:list) -> bool:
@@ -146,9 +162,21 @@ def _lost_here(job:BagJob, key:str) -> bool:
     return bool(job.started) and info is not None and info['time'] >= job.started and not alive(
         info['pid'], info.get('start'))
 
+def _same(e:Exception|None, last:tuple|None) -> bool:
+    "Whether `e` repeats the last member's failure (`last`: its key and error): the same type and message."
+    if e is None or last is None or is_oom(e) or isinstance(e, TrainingFailed): return False  # those are the member's
+    return (type(e), str(e)) == (type(last[1]), str(last[1]))
+
+def _repeated(job:BagJob, last:tuple, key:str, e:Exception) -> RepeatedFailure:
+    return RepeatedFailure(
+        f"bag: {key} failed with the same error as {last[0]} just before it ({type(e).__name__}: "
+        f"{(str(e).splitlines() or [''])[0][:200]}): that is the training itself (a callback, an argument, the data), "
+        f"not one member, and it would fail every member, so the bag stops here. Its log: {_log_of(job, key)}. "
+        "Fix it, then run bag again with retry_failed=True.")
+
 def _work(job:BagJob, rank:int=0) -> list:
     "This process's share: each unsettled, unclaimed member in order that fits; again while others' claims remain."
-    secs, trained, st = [], [], job.store
+    secs, trained, st, last = [], [], job.store, None
     while True:
         before = len(trained)
         for m, w in zip(job.members, job.wanted):
@@ -157,9 +185,12 @@ def _work(job:BagJob, rank:int=0) -> list:
             if (c := st.claim(w.key)) is None: continue
             with c:
                 if st.settled(w): continue  # another process finished it between our look and our claim
-                if (s := _train_one(job, m, w)) is not None: secs.append(s)
+                s, e = _train_one(job, m, w)
+                if s is not None: secs.append(s)
                 trained.append(w.key)
             if job.procs == 1: st.write_manifest()
+            if _same(e, last): raise _repeated(job, last, w.key, e)
+            last = (w.key, e) if e is not None else None
         if len(trained) == before or not any(st.holder(w.key) for w in job.wanted if not st.settled(w)): return trained
 
 # %% ../nbs/08c_bagwork.ipynb #0fe8f048

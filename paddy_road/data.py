@@ -272,7 +272,9 @@ def paddy_dls(path, # Paddy data folder
                                    get_image_files, parent_label, FuncSplitter)
     if size is not None: check_size(size)
     check_num(bs, 'bs', lo=1, integer=True); check_num(valid_pct, 'valid_pct', lo=0, hi=1, above=True)
+    from paddy_road.loaders import ForkDL   # loader processes forked, in a fresh worker too (see loaders)
     item, batch_tfms = item_tfm(item), aug_transforms(size=size, min_scale=0.75)
+    kwargs.setdefault('dl_type', ForkDL)
     trn = Path(path)/'train_images'
     if label: trn = label_files(path, label)[0].parent  # the lesson's one-class folder: labels all equal
     if valid_names is not None:

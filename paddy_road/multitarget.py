@@ -28,13 +28,14 @@ def multitarget_dls(path, # Paddy data folder
                     age:bool=False, # add the age (days) as a third, numeric target
                     **kwargs):
     "The lesson's DataBlock: image -> (disease, variety[, age])."
+    from paddy_road.loaders import ForkDL   # loader processes forked, in a fresh worker too
     check_size(size); check_num(seed, 'seed', lo=0, integer=True); check_num(bs, 'bs', lo=1, integer=True)
     get_y = [parent_label, TrainCsvColumn(path, 'variety')] + ([TrainCsvColumn(path, 'age')] if age else [])
     blocks = (ImageBlock, CategoryBlock, CategoryBlock) + ((RegressionBlock,) if age else ())
     return DataBlock(blocks=blocks, n_inp=1, get_items=get_image_files, get_y=get_y,
                      splitter=RandomSplitter(0.2, seed=seed), item_tfms=item_tfm(item),
                      batch_tfms=aug_transforms(size=size, min_scale=0.75)
-                    ).dataloaders(Path(path)/'train_images', bs=bs, **kwargs)
+                    ).dataloaders(Path(path)/'train_images', bs=bs, **{'dl_type': ForkDL} | kwargs)
 
 # %% ../nbs/10_multitarget.ipynb #91ea54b9
 def disease_loss(inp, disease, variety, *_): return F.cross_entropy(inp[:, :10], disease)

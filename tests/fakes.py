@@ -41,3 +41,21 @@ class ChattyTrainer(FakeTrainer):
         print(f'epoch     train_loss  valid_loss  ({m.name}; progress bars: {ProgressCallback in defaults.callbacks})')
         warnings.warn(f'a warning while training {m.name}')
         return super().__call__(m, path, **kwargs)
+
+from fastai.callback.core import Callback
+
+class LoaderSeen(Callback):
+    "Writes, at a training batch, what fed it: this process, its start method, the loader's type and its live workers."
+    def __init__(self, log): self.log = str(log)
+    def before_fit(self): self._said = False   # one line per fit (a worker fits several members)
+    def after_batch(self):
+        import multiprocessing as mp
+        if not self.training or getattr(self, '_said', False): return
+        self._said, dl = True, self.dls.train
+        live = len(mp.active_children())   # this process's children now: the loader's processes
+        with open(self.log, 'a') as f:
+            f.write(f'{os.getpid()} {mp.get_start_method()} {type(dl).__name__} {dl.fake_l.num_workers} {live}\n')
+
+def loaders_seen(log) -> list:
+    "The (pid, start method, loader type, num_workers, live child processes) lines a LoaderSeen wrote."
+    return [l.split() for l in open(log).read().splitlines()] if os.path.exists(log) else []
