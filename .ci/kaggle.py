@@ -10,12 +10,28 @@ paddy_road from the attached wheel, as the README says, with the index off.
 
 1. the wheel: built from this tree (`pip wheel`, which may use the index: building is the maintainer's step), its data
    files and console scripts checked; then `from paddy_road.all import *` and `paddy_check` in a fresh venv;
-2. version 1: the lesson top to bottom (its synthetic set asked for with PADDY_PATH, so QUICK);
+2. version 1: the lesson top to bottom (its synthetic set asked for with PADDY_PATH, so QUICK), its ensemble cell on
+   the path a T4 x2 run takes: two fresh (spawned) workers after this kernel has trained, fastai's own loader processes
+   inside each (num_workers left to fastai), the plan timed in fresh workers first; every member trained in a worker;
 3. version 2: version 1's output attached as an input, /kaggle/working empty again: it retrains no member, and its
    submission is the same file, byte for byte;
 4. version 3: without the competition's data: it fails at once, at `paddy_path()`, with the attach message.
 
 It needs a mount namespace (`unshare -m`, as root, or `unshare -rm`); without one it says so and fails.
+
+What still differs from the lesson on Kaggle's T4 x2, each for its reason (ARCHITECTURE.md, "The rehearsal and a real
+card", lists every `torch.cuda.is_available()` branch with the CPU test that reaches the code behind it):
+
+- no GPU: the models train on the CPU in fp32 (fastai's mixed precision is CUDA's autocast and GradScaler), workers
+  are not pinned to a GPU (`CUDA_VISIBLE_DEVICES`), the memory cells predict for a T4 instead of measuring, and bag's
+  feed note (GPUs waiting for the CPU) is not said. A card run covers these: bench/two_workers.py, bench/gpu_check.py.
+- `procs=2, minutes='measure'` are given by QUICK: on a T4 x2 they are bag's defaults (a worker per GPU; 'auto' times
+  on a GPU), and a CPU has no GPU to count.
+- QUICK's sizes: tiny models (one block per stage, a few channels) with random weights (`pretrained=False`), one
+  epoch, 137 training images. So `find_weights` is not called here: no file of pretrained weights fits a tiny model.
+  It is tested on Kaggle's layouts with real files on disk in tests/test_kaggle.py, and with a real file loaded bit for
+  bit by `train` (`test_train_loads_a_local_file_bit_for_bit`).
+- the clock: a session of minutes, not hours, so the budget never binds (tests/test_bag.py's plan tests bind it).
 """
 import argparse, json, os, shutil, subprocess, sys, sysconfig, tempfile, time, zipfile
 from pathlib import Path
@@ -74,6 +90,19 @@ def version(n:int, kag:Path, env:dict, tmp:Path) -> tuple:
         f'in {time.time() - t:.0f} s')
     return res, venv, time.time() - t
 
+def check_real_path(res:dict):
+    "Version 1's ensemble: timed, then every member trained in one of two fresh workers, none failed."
+    said = [l for o in res['outputs'] for l in o['text'].splitlines() if l.startswith('bag: ')]
+    starts = [l for l in said if ' starting on ' in l]
+    workers = {l.split('(worker ')[1].split(')')[0] for l in starts if '(worker ' in l}
+    if len(starts) != 8 or workers != {'0', '1'}: fail(f"version 1's members did not start in two workers: {starts}")
+    if 'bag: 8 of 8 members finished (8 trained).' not in said: fail(f"version 1's bag: {said[-1:]}")
+    plan = next((o['text'] for o in res['outputs'] if 'measured on this card' in o['text']), None)
+    if plan is None: fail("version 1's bag did not time its members in fresh workers before the plan")
+    n = [sum(f'(worker {r})' in l for l in starts) for r in (0, 1)]
+    say(f"version 1's ensemble: timed in two fresh workers, then its 8 members trained in two ({n[0]} + {n[1]}), "
+        "with fastai's loader processes")
+
 def check_wheel(whl:Path, venv:Path, kag:Path, env:dict):
     "The wheel holds its data and scripts; installed in a fresh venv, the package imports and paddy_check runs."
     names = zipfile.ZipFile(whl).namelist()
@@ -111,6 +140,7 @@ def inside(kag:Path, tmp:Path):
     if not said or 'paddy_path()' not in LESSON_CELLS[said[0]['cell']]: fail(
         "version 1 (no GPU) did not say so at paddy_path(), before the first epoch")
     say(f"version 1 said at cell {said[0]['cell']}, before any epoch: {said[0]['text'].splitlines()[-1][:110]}...")
+    check_real_path(v1)
     check_wheel(whl, venv, kag, env)
     sub1 = (kag/'working'/'submission.csv').read_bytes()
     out1 = tmp/'input-v1'; shutil.copytree(kag/'working', out1)

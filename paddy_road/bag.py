@@ -74,6 +74,7 @@ def _estimates(job:BagJob, minutes, launcher) -> dict:
     if minutes == 'auto': minutes = 'measure' if torch.cuda.is_available() else None
     if minutes is None: return {}
     todo, measured = [w for w in job.wanted if not job.store.settled(w)], minutes == 'measure'
+    if not todo: return {}   # every member settled (resumed, kept): nothing to time, nothing to plan
     if measured:
         launch_each(_time_share, job, job.procs, launcher, logs=job.store.folder/'logs')
         todo = [w for w in todo if job.store.timing_file(w.key).is_file()]   # one that ran out of memory is not timed
@@ -184,8 +185,9 @@ def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12,
     if job.deadline: say(_session_line(job, started, time_budget))
     job.est = _estimates(job, minutes, launcher)
     try:
-        with lines_to(_Follow(job)): _after_workers(job, launch_each(_work, job, job.procs, launcher,
-                                                                     logs=job.store.folder/'logs'))
+        if any(not job.store.settled(w) for w in job.wanted):   # else no worker is started for nothing
+            with lines_to(_Follow(job)): _after_workers(job, launch_each(_work, job, job.procs, launcher,
+                                                                         logs=job.store.folder/'logs'))
     except BaseException:
         try: job.store.write_manifest()
         except (DiskFull, OSError): pass  # the error that stopped the run is the one to see

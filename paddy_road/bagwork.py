@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 import numpy as np, pandas as pd
 import torch
-from .core import DISEASES, LESSON_BS, check_room, free_gpu, is_oom, writable_dir
+from .core import DISEASES, LESSON_BS, check_room, free_gpu, is_oom, next_accum, writable_dir
 from .data import kfold_names, paddy_path, tst_files
 from .claims import _read_claim, alive
 from .launch import Ended, say
@@ -105,7 +105,8 @@ def _fit(job:BagJob, m:Member, w:Wanted, a:int) -> tuple:
 def _why(job:BagJob, w:Wanted, e:Exception, a:int) -> str:
     "What a member's failure is recorded as: out of memory at the largest accum, a NaN loss, or its own error."
     bs = job.kw.get('bs', LESSON_BS)
-    if is_oom(e): return f'CUDA out of memory at accum {a}, the largest for a batch of {bs}: {str(e).splitlines()[0]}'
+    if is_oom(e): return (f'CUDA out of memory at accum {a} ({bs // a} images a step), the largest for a batch of {bs}: '
+                          f'{str(e).splitlines()[0]}')
     if isinstance(e, TrainingFailed): return str(e)
     return f'{type(e).__name__}: {(str(e).splitlines() or [""])[0][:300]}; its log: {_log_of(job, w.key)}'
 
@@ -115,10 +116,10 @@ def _train_one(job:BagJob, m:Member, w:Wanted) -> tuple:
     say(f"bag: {w.key} starting on {_where()}, accum {c['accum']}" + (f', about {est / 60:.0f} min' if est else ''))
     a, tries = c['accum'], 1
     while (got := _fit(job, m, w, a))[1] is not None:   # the lesson's procedure: out of memory, double the accum
-        if not (is_oom(got[1]) and a * 2 <= bs and bs % (a * 2) == 0):
+        if not (is_oom(got[1]) and (more := next_accum(a, bs))):
             return _failed(job, w, _why(job, w, got[1], a), tries), got[1]
-        say(f'bag: {w.key} ran out of GPU memory at accum {a}; trying accum {a * 2}.')
-        a, tries = a * 2, tries + 1
+        say(f'bag: {w.key} ran out of GPU memory at accum {a}; trying accum {more}.')
+        a, tries = more, tries + 1
     res = got[0]
     c = c | dict(accum=a)   # the accumulation it trained with, on record
     r = MemberResult.from_training(w.key, c, w.weight, res if isinstance(res, dict) else {}, run=job.run, tries=tries)
@@ -204,9 +205,9 @@ def _time_share(job:BagJob, rank:int):
             try: rates = time_members([replace(m, accum=a)], job.path, accum=a, **job.kw)[m.name]
             except Exception as e:
                 if not is_oom(e): raise
-                if a * 2 > bs or bs % (a * 2):
+                if (more := next_accum(a, bs)) is None:
                     say(f'bag: {w.key} runs out of GPU memory even at accum {a}; not timed.'); break
-                say(f'bag: timing {w.key}: out of GPU memory at accum {a}; trying accum {a * 2}.'); a *= 2; continue
+                say(f'bag: timing {w.key}: out of GPU memory at accum {a}; trying accum {more}.'); a = more; continue
             job.store.save_timing(w.key, rates | dict(accum=a)); break
 
 def _measured_minutes(job:BagJob, w:Wanted) -> float:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['LABEL_COUNTS', 'VARIETY_COUNTS', 'AGES', 'DISEASES', 'VARIETIES', 'SMALLEST', 'N_TRAIN', 'N_TEST', 'IMAGE_SIZE',
-           'COMPETITION', 'TRAIN_COLS', 'LESSON_BS', 'LESSON_ITEM', 'item_tfm', 'item_hw', 'item_desc', 'check_num',
-           'check_size', 'check_codes', 'check_arch', 'timm_name', 'check_accum', 'first_few', 'cache_dir', 'read_csv',
-           'DiskFull', 'check_room', 'disk_full', 'OutOfMemory', 'free_memory', 'check_memory', 'atomic_write',
-           'writable_dir', 'FileRefused', 'read_regular', 'is_oom', 'free_gpu', 'reachable', 'check_cuda_arch']
+           'COMPETITION', 'TRAIN_COLS', 'LESSON_BS', 'LESSON_ITEM', 'MIN_MICRO', 'item_tfm', 'item_hw', 'item_desc',
+           'check_num', 'check_size', 'check_codes', 'check_arch', 'timm_name', 'accums_for', 'check_accum',
+           'next_accum', 'first_few', 'cache_dir', 'read_csv', 'DiskFull', 'check_room', 'disk_full', 'OutOfMemory',
+           'free_memory', 'check_memory', 'atomic_write', 'writable_dir', 'FileRefused', 'read_regular', 'is_oom',
+           'free_gpu', 'reachable', 'check_cuda_arch']
 
 # %% ../nbs/00_core.ipynb #b22ec65b
 LABEL_COUNTS = {'normal': 1764, 'blast': 1738, 'hispa': 1594, 'dead_heart': 1442, 'tungro': 1088, 'brown_spot': 965,
@@ -120,17 +121,29 @@ def timm_name(arch:str) -> str:
     return get_deprecated_models().get(arch, arch)
 
 # %% ../nbs/00_core.ipynb #06fddffa
+MIN_MICRO = 2  # images per micro-batch, at least: fastai's head normalises over the batch (BatchNorm1d), not one image
+
+def accums_for(bs:int=LESSON_BS) -> tuple:
+    "The accumulations a batch of `bs` allows: whole numbers that divide it and leave `MIN_MICRO` images a step."
+    return tuple(a for a in range(1, bs + 1) if bs % a == 0 and bs // a >= MIN_MICRO)
+
 def check_accum(accum, # gradient accumulation: the number of micro-batches per step
                 bs:int=LESSON_BS, # the batch it splits
                 where:str='', # prefix for the message, e.g. a member's name
                ) -> int:
-    "`accum` if it is a whole number that divides the batch `bs`, else a ValueError listing the ones that do."
-    bs = check_num(bs, f'{where}bs', lo=1, integer=True, hint=f'the lesson: {LESSON_BS}')
-    ok = [a for a in range(1, bs + 1) if bs % a == 0]
+    "`accum` if it divides the batch `bs` into micro-batches of at least 2 images, else a ValueError listing those that do."
+    bs = check_num(bs, f'{where}bs', lo=MIN_MICRO, integer=True, hint=f'the lesson: {LESSON_BS}')
+    ok = accums_for(bs)
     if isinstance(accum, bool) or not isinstance(accum, numbers.Integral) or accum not in ok: raise ValueError(
-        f"{where}accum={accum!r}: it must be a whole number that divides the batch of {bs} "
-        f"({', '.join(map(str, ok))}).")
+        f"{where}accum={accum!r}: " + (f"a batch of {bs} in {accum} steps is 1 image a step, and fastai's head "
+        f"normalises over the batch (BatchNorm1d), which needs {MIN_MICRO}: use one of {', '.join(map(str, ok))}." if
+        accum == bs and not isinstance(accum, bool) else f"it must be a whole number that divides the batch of {bs} "
+        f"into steps of {MIN_MICRO} images or more ({', '.join(map(str, ok))})."))
     return int(accum)
+
+def next_accum(accum:int, bs:int=LESSON_BS) -> int|None:
+    "The lesson's out-of-memory rule, for every caller: twice `accum` while the batch allows it (`accums_for`), else None."
+    return accum * 2 if accum * 2 in accums_for(bs) else None
 
 # %% ../nbs/00_core.ipynb #96f1298c
 def first_few(xs, n:int=3) -> str:

@@ -13,7 +13,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from torch.utils.weak import WeakIdKeyDictionary
 from .core import (LESSON_BS, atomic_write, cache_dir, check_accum, check_arch, check_num, check_size,
-                             item_hw, timm_name)
+                             item_hw, next_accum, timm_name)
 from .recover import AUTO_ACCUM, OOM_ADVICE
 from .train import timm_model
 from .gpu import PUBLISHED, find_card, gpu_budget
@@ -264,12 +264,20 @@ def predict_gpu_mib(arch:str, size, accum:int=1, bs:int=LESSON_BS,
     return dict(arch=arch, size=str(size), accum=accum, bs=micro, tensor_peak=p['peak'], overhead_mib=mib - p['peak'],
                 predicted_mib=mib, overhead_source=ov['source'])
 
+def _ladder(bs:int, above:int=0) -> tuple:
+    "The out-of-memory ladder for a batch of `bs`: 1, 2, 4, ... as `next_accum` climbs it, above `above`."
+    out, a = [], 1
+    while a is not None: out, a = out + [a], next_accum(a, bs)
+    return tuple(x for x in out if x > above)
+
 def pick_accum(arch:str, size, gpu='auto', # 'auto' (the card in use, else a T4), a card's name, or MiB
-               margin:float=0.05, accums=(1, 2, 4, 8, 16, 32, 64), **kwargs) -> dict:
+               margin:float=0.05, accums=None, # default: the powers of 2 the batch allows (`accums_for`: 1 ... 32)
+               **kwargs) -> dict:
     "The smallest accumulation whose predicted MiB fits the card `gpu` with a `margin` (fraction) to spare."
     check_arch(arch); check_size(size)
     check_num(margin, 'margin', lo=0, hi=0.9, hint='a fraction of the card to spare')
     budget = gpu_budget(gpu)
+    if accums is None: accums = _ladder(kwargs.get('bs', LESSON_BS))
     if not accums: raise ValueError("accums=(): give the accumulations to try, e.g. (1, 2, 4, 8).")
     for a in accums:
         r = predict_gpu_mib(arch, size, accum=a, gpu=gpu, **kwargs)
@@ -281,8 +289,9 @@ def pick_accum(arch:str, size, gpu='auto', # 'auto' (the card in use, else a T4)
 def _oom_advice(c:dict) -> str:
     "What `pick_accum` predicts fits this card, for the line a training run out of memory gives (see recover)."
     bs, item = c.get('bs', LESSON_BS), c.get('item', 480)
-    accums = tuple(a for a in (1, 2, 4, 8, 16, 32, 64) if bs % a == 0 and a > c.get('accum', 1))   # more than failed
-    if not accums: return f"accum={c.get('accum', 1)} already runs one image at a time: use a smaller size or model."
+    accums = _ladder(bs, above=c.get('accum', 1))   # more than failed
+    if not accums: return (f"accum={c.get('accum', 1)} already runs {bs // c.get('accum', 1)} images a step, the fewest "
+                           "fastai's head trains on: use a smaller size or model.")
     p = pick_accum(c['arch'], c['size'], accums=accums, bs=bs, **({'item': item} if isinstance(item, int) else {}))
     if not p['fits']: return (f"pick_accum predicts no accum up to {p['accum']} fits this {p['card']}: use a smaller "
                               "size or model.")
@@ -293,12 +302,14 @@ OOM_ADVICE[:] = [f for f in OOM_ADVICE if f.__name__ != '_oom_advice'] + [_oom_a
 
 def auto_accum(arch:str, size, item=None, bs:int=LESSON_BS, gpu='auto') -> int:
     "`accum='auto'`: the smallest accumulation `pick_accum` predicts fits `gpu` (the card in use, else a T4), said."
-    accums = tuple(a for a in (1, 2, 4, 8, 16, 32, 64) if bs % a == 0)
-    p = pick_accum(arch, size, gpu=gpu, accums=accums, bs=bs, **({} if item is None else {'item': item}))
+    p = pick_accum(arch, size, gpu=gpu, bs=bs, **({} if item is None else {'item': item}))
     on = f"this {p['card']}" if torch.cuda.is_available() else f"a {p['card']} (no GPU here)"
-    fit = '' if p['fits'] else ', and even that is predicted not to fit: a smaller size or model would'
-    print(f"paddy_road: accum='auto' for {arch} at {size}: {p['accum']} ({p['predicted_mib']:,.0f} of "
-          f"{p['budget_mib']:,.0f} MiB predicted on {on}{fit}).")
+    if not p['fits']: print(
+        f"paddy_road: accum='auto' for {arch} at {size}: nothing fits {on}: even accum {p['accum']} ({bs // p['accum']} "
+        f"images a step, the fewest fastai's head trains on) is predicted to need {p['predicted_mib']:,.0f} of "
+        f"{p['budget_mib']:,.0f} MiB. Try a smaller size or a smaller model; trying accum {p['accum']}.")
+    else: print(f"paddy_road: accum='auto' for {arch} at {size}: {p['accum']} ({p['predicted_mib']:,.0f} of "
+                f"{p['budget_mib']:,.0f} MiB predicted on {on}).")
     return p['accum']
 
 AUTO_ACCUM[:] = [auto_accum]

@@ -8,7 +8,7 @@ import importlib, os, random, time
 from pathlib import Path
 import torch, torch.nn as nn
 from .core import (LESSON_BS, check_accum, check_arch, check_cuda_arch, check_num, check_size, item_tfm,
-                             timm_name)
+                             next_accum, timm_name)
 from .onkaggle import no_gpu
 from .data import paddy_dls, paddy_path, tst_files
 from .launch import alone, gloo_broadcast, init_worker, launch
@@ -173,9 +173,9 @@ def train(arch:str, size, item=None, accum:int=1, finetune:bool=True, epochs:int
         try: return left_as_found(_train, arch, size, item, accum, finetune, epochs, lr,
                                   config=_config(arch, size, item, accum, kwargs), **kwargs)
         except torch.cuda.OutOfMemoryError:
-            if not retry_oom or accum * 2 > bs or bs % (accum * 2): raise
-            print(f"train: out of GPU memory at accum {accum}, and its memory is back; trying accum {accum * 2}.")
-            accum *= 2
+            if not retry_oom or (more := next_accum(accum, bs)) is None: raise
+            print(f"train: out of GPU memory at accum {accum}, and its memory is back; trying accum {more}.")
+            accum = more
 
 def _train(arch, size, item, accum, finetune, epochs, lr, **kwargs):
     learn = train_learner(arch, size, item=item, accum=accum, **kwargs)

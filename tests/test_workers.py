@@ -108,3 +108,11 @@ def test_the_same_error_twice_in_a_row_stops_the_bag(paddy, tmp_path, procs):
     assert 2 <= len(failed) <= 2 * procs, failed          # each process stops at its second failure, not at the 8th
     man = pd.read_csv(tmp_path/'manifest.csv')              # the folder's manifest, written before the error
     assert (man.status == 'failed').sum() == len(failed)
+
+def test_the_feed_check_in_a_fresh_worker_with_loader_processes(paddy):
+    "bag's feed note measures the item pipeline in a worker with one loader process per core: it runs there."
+    from paddy_road.feed import feed_rate
+    from paddy_road.launch import spawn_each
+    (e,) = spawn_each(lambda p, rank: feed_rate(p, 40, num_workers=2, bs=8), paddy, 1, gpus=0)
+    assert e.error is None, e.error
+    assert e.result > 0
