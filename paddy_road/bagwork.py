@@ -105,8 +105,8 @@ def _fit(job:BagJob, m:Member, w:Wanted, a:int) -> tuple:
 def _why(job:BagJob, w:Wanted, e:Exception, a:int) -> str:
     "What a member's failure is recorded as: out of memory at the largest accum, a NaN loss, or its own error."
     bs = job.kw.get('bs', LESSON_BS)
-    if is_oom(e): return (f'CUDA out of memory at accum {a} ({bs // a} images a step), the largest for a batch of {bs}: '
-                          f'{str(e).splitlines()[0]}')
+    if is_oom(e): return (f'CUDA out of memory at accum {a} ({bs // a} images a step), the largest for a batch of '
+                          f'{bs}: {str(e).splitlines()[0]}')
     if isinstance(e, TrainingFailed): return str(e)
     return f'{type(e).__name__}: {(str(e).splitlines() or [""])[0][:300]}; its log: {_log_of(job, w.key)}'
 

@@ -131,7 +131,7 @@ def check_accum(accum, # gradient accumulation: the number of micro-batches per 
                 bs:int=LESSON_BS, # the batch it splits
                 where:str='', # prefix for the message, e.g. a member's name
                ) -> int:
-    "`accum` if it divides the batch `bs` into micro-batches of at least 2 images, else a ValueError listing those that do."
+    "`accum` if it splits the batch `bs` into micro-batches of 2 images or more, else a ValueError listing those."
     bs = check_num(bs, f'{where}bs', lo=MIN_MICRO, integer=True, hint=f'the lesson: {LESSON_BS}')
     ok = accums_for(bs)
     if isinstance(accum, bool) or not isinstance(accum, numbers.Integral) or accum not in ok: raise ValueError(
@@ -142,7 +142,7 @@ def check_accum(accum, # gradient accumulation: the number of micro-batches per 
     return int(accum)
 
 def next_accum(accum:int, bs:int=LESSON_BS) -> int|None:
-    "The lesson's out-of-memory rule, for every caller: twice `accum` while the batch allows it (`accums_for`), else None."
+    "The lesson's out-of-memory rule, for every caller: twice `accum` while the batch allows it, else None."
     return accum * 2 if accum * 2 in accums_for(bs) else None
 
 # %% ../nbs/00_core.ipynb #96f1298c

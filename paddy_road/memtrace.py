@@ -290,8 +290,9 @@ def _oom_advice(c:dict) -> str:
     "What `pick_accum` predicts fits this card, for the line a training run out of memory gives (see recover)."
     bs, item = c.get('bs', LESSON_BS), c.get('item', 480)
     accums = _ladder(bs, above=c.get('accum', 1))   # more than failed
-    if not accums: return (f"accum={c.get('accum', 1)} already runs {bs // c.get('accum', 1)} images a step, the fewest "
-                           "fastai's head trains on: use a smaller size or model.")
+    a = c.get('accum', 1)
+    if not accums: return (f"accum={a} already runs {bs // a} images a step, the fewest fastai's head trains on: use "
+                           "a smaller size or model.")
     p = pick_accum(c['arch'], c['size'], accums=accums, bs=bs, **({'item': item} if isinstance(item, int) else {}))
     if not p['fits']: return (f"pick_accum predicts no accum up to {p['accum']} fits this {p['card']}: use a smaller "
                               "size or model.")
@@ -305,9 +306,10 @@ def auto_accum(arch:str, size, item=None, bs:int=LESSON_BS, gpu='auto') -> int:
     p = pick_accum(arch, size, gpu=gpu, bs=bs, **({} if item is None else {'item': item}))
     on = f"this {p['card']}" if torch.cuda.is_available() else f"a {p['card']} (no GPU here)"
     if not p['fits']: print(
-        f"paddy_road: accum='auto' for {arch} at {size}: nothing fits {on}: even accum {p['accum']} ({bs // p['accum']} "
-        f"images a step, the fewest fastai's head trains on) is predicted to need {p['predicted_mib']:,.0f} of "
-        f"{p['budget_mib']:,.0f} MiB. Try a smaller size or a smaller model; trying accum {p['accum']}.")
+        f"paddy_road: accum='auto' for {arch} at {size}: nothing fits {on}: even accum {p['accum']} "
+        f"({bs // p['accum']} images a step, the fewest fastai's head trains on) is predicted to need "
+        f"{p['predicted_mib']:,.0f} of {p['budget_mib']:,.0f} MiB. Try a smaller size or a smaller model; trying "
+        f"accum {p['accum']}.")
     else: print(f"paddy_road: accum='auto' for {arch} at {size}: {p['accum']} ({p['predicted_mib']:,.0f} of "
                 f"{p['budget_mib']:,.0f} MiB predicted on {on}).")
     return p['accum']
