@@ -15,13 +15,24 @@ from .train import check_tiny
 from .ensemble import Member, MemberRecord, check_member, config_diff, member_key, members_from, train_member
 from .store import Wanted, resume_sources
 from .plan import DEFAULT_BUDGET_S, session_start, plan_bag, plan_table
-from .bagwork import BagJob, _after_workers, _feed_note, _job, _measured_minutes, _time_share, _work
+from .bagwork import (BagJob, _after_workers, _feed_note, _job, _measured_minutes, _time_share, _work,
+                                not_its_own)
 
 # %% auto #0
 __all__ = ['bag']
 
 # %% ../nbs/08d_bag.ipynb #b2f7c4e8
-def _check_args(members, epochs, accum, lr, time_budget, started, minutes, procs, folds, kw):
+def _check_started(started):
+    "`started` a time.time() of the session's start: not in the future, not weeks ago (as a time.monotonic() would be)."
+    check_num(started, 'started', lo=0, hint='a time.time()')
+    if started > time.time() + 1: raise ValueError(
+        f"started={started!r} is {(started - time.time()) / 60:,.0f} min in the future: give when this session began, "
+        "as time.time() gave it then, or leave it out (the kernel's start).")
+    if (days := (time.time() - started) / 86400) > 30: raise ValueError(
+        f"started={started!r} is {days:,.0f} days ago: give when this session began as a time.time() (time.monotonic() "
+        "counts from the machine's boot, not from 1970), or leave it out (the kernel's start).")
+
+def _check_args(members, epochs, accum, lr, time_budget, started, minutes, procs, folds, stall_s, kw):
     "Every argument of `bag` in range, before anything is read or trained."
     if not isinstance(members, (list, tuple)) or not members or not all(isinstance(m, Member) for m in members):
         raise TypeError(f"members={members!r}: give a non-empty list of Member(arch, size, item), or the lesson's "
@@ -32,7 +43,8 @@ def _check_args(members, epochs, accum, lr, time_budget, started, minutes, procs
         except ValueError as e: raise ValueError(f"{e} Or 'auto': each member's own, for the card in use.") from None
     check_num(lr, 'lr', lo=0, above=True, hint='the lesson: 0.01')
     if time_budget is not None: check_num(time_budget, 'time_budget', lo=0, above=True, hint='seconds; None for none')
-    if started is not None: check_num(started, 'started', lo=0, hi=time.time(), hint='a time.time() in the past')
+    if started is not None: _check_started(started)
+    if stall_s is not None: check_num(stall_s, 'stall_s', lo=1, hint="seconds a worker may go without a batch; None")
     if procs is not None: check_num(procs, 'procs', lo=1, integer=True, hint='one per GPU')
     if folds is not None: check_num(folds, 'folds', lo=2, integer=True, hint='k of k-fold, or None for random splits')
     if not (minutes in ('auto', 'measure', None) or isinstance(minutes, dict)): raise ValueError(
@@ -121,6 +133,8 @@ def _summary(df:pd.DataFrame) -> str:
     if not len(rest): return line + '.'
     again = ' Run again (or attach this output to the next version) to finish them.' if (
         rest.status == 'not started').any() else ''
+    if (rest.status == 'failed').any() and not rest[rest.status == 'failed'].error.map(not_its_own).all(): again += (
+        " A member that failed through its own error is tried again by bag(..., retry_failed=True), once it is fixed.")
     said = '; '.join(f'{r.key}: {r.status} ({r.error})' for r in rest.itertuples())
     return f'{line}; NOT FINISHED: {said}.{again}'
 
@@ -130,16 +144,27 @@ def _prepare(job:BagJob, sources:list, retry_failed:bool):
     st = job.store
     st.clear_dead()
     for w in job.wanted:
-        r, why = st.read(w.key)
+        r, why, retry = *st.read(w.key), False
         if (why := why or (w.refusal(r) if r is not None else None)):
             print(f'bag: {st.member_file(w.key)}: {why}; training it again.')
         elif r is not None: st.keep(r, w)  # a new weight: no retraining
         rec, fwhy = st.failure(w.key)
         if fwhy: print(f'bag: {st.failure_file(w.key)}: {fwhy}; trying the member again.')
-        if fwhy or rec is not None and (retry_failed or config_diff(rec, w.config)): st.clear_failure(w.key)
+        elif rec is not None and not retry_failed and not_its_own(rec.error):
+            why = rec.error.split('; its log')[0]
+            print(f"bag: {w.key} failed in an earlier run, not through its own error ({why}); trying it again.")
+            retry = True
+        if fwhy or rec is not None and (retry or retry_failed or config_diff(rec, w.config)): st.clear_failure(w.key)
     st.save_run(job.wanted, job.run)
     job.adopted = st.adopt(sources, {w.key: w for w in job.wanted})
     job.started = time.time()
+
+def _spent(job:BagJob) -> pd.DataFrame:
+    "A session whose budget is spent: nothing starts, and the table says why."
+    print("bag: the session's budget is spent: starting nothing (run again in a new session, or attach this output to "
+          "the next version, to continue).")
+    job.store.write_manifest()
+    return _account(job)
 
 def _launched(job:BagJob, sources:list, retry_failed:bool, minutes) -> pd.DataFrame:
     "`bag` in one of the processes `accelerate launch` started: the main one prepares, all work."
@@ -167,10 +192,12 @@ def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12,
         procs:int=None, # processes, one per GPU (default: every visible GPU; 1 on a CPU)
         launcher=None, # default: fresh spawned workers (`spawn_each`); or accelerate's notebook_launcher/debug_launcher
         folds:int=None, # k: member i validates on fold i mod k (disjoint validation sets)
-        fold_seed:int=0, retry_failed:bool=False, trainer=train_member, **kwargs) -> pd.DataFrame:
+        fold_seed:int=0, retry_failed:bool=False, trainer=train_member,
+        stall_s:float=1800, # a fresh worker with no batch for this long is stopped, its member failed (None: never)
+        **kwargs) -> pd.DataFrame:
     "Train `members` over every GPU, planned first, each saved as it finishes; one row per member, whatever happened."
     if isinstance(members, dict): members = members_from(members)   # the lesson's {arch: {(item, size), ...}}
-    _check_args(members, epochs, accum, lr, time_budget, started, minutes, procs, folds, kwargs)
+    _check_args(members, epochs, accum, lr, time_budget, started, minutes, procs, folds, stall_s, kwargs)
     check_cuda_arch()  # through NVML: a fork launch needs CUDA untouched here
     for m in members: check_member(m); check_tiny(m.arch, kwargs.get('tiny', False), pretrained)  # before any epoch
     check_members_weights(members, pretrained, kwargs); no_gpu('bag')
@@ -183,11 +210,13 @@ def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12,
     if job.procs > 1 and launcher is None: check_crossing(kwargs | dict(trainer=trainer))   # before any member starts
     _prepare(job, sources, retry_failed)
     if job.deadline: say(_session_line(job, started, time_budget))
+    if job.deadline and time.time() >= job.deadline: return _spent(job)
     job.est = _estimates(job, minutes, launcher)
+    watch = dict(stall_s=stall_s, until=job.deadline) if launcher is None else {}
     try:
         if any(not job.store.settled(w) for w in job.wanted):   # else no worker is started for nothing
             with lines_to(_Follow(job)): _after_workers(job, launch_each(_work, job, job.procs, launcher,
-                                                                         logs=job.store.folder/'logs'))
+                                                                         logs=job.store.folder/'logs', **watch))
     except BaseException:
         try: job.store.write_manifest()
         except (DiskFull, OSError): pass  # the error that stopped the run is the one to see

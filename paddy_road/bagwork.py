@@ -14,7 +14,8 @@ import torch
 from .core import DISEASES, LESSON_BS, check_room, free_gpu, is_oom, next_accum, writable_dir
 from .data import kfold_names, paddy_path, tst_files
 from .claims import _read_claim, alive
-from .launch import Ended, say
+from .launch import Ended, beat, say
+from fastai.callback.core import Callback
 from .train import TrainingFailed, resolve_accum
 from .ensemble import Member, MemberRecord, MemberResult, member_config, member_key
 from .store import Store, Wanted
@@ -22,7 +23,7 @@ from .plan import feed_check, member_minutes, time_members
 from .feed import feed_rate
 
 # %% auto #0
-__all__ = ['BagJob', 'RepeatedFailure']
+__all__ = ['NOT_ITS_OWN', 'BagJob', 'RepeatedFailure', 'not_its_own']
 
 # %% ../nbs/08c_bagwork.ipynb #fdfeb0bf
 @dataclass
@@ -65,6 +66,18 @@ def _failed(job:BagJob, w:Wanted, error:str, tries:int=None):
     "Record member `w` as failed, and say so."
     job.store.fail(MemberRecord(w.key, w.config, w.weight, status='failed', error=error, run=job.run, tries=tries))
     say(f'bag: {w.key} failed ({error}); going on.')
+
+class _Beat(Callback):
+    "Each batch fastai trains or predicts is a sign of progress, for the stall limit of a fresh worker's parent."
+    def after_batch(self): beat()
+
+@contextmanager
+def _beating():
+    "While open, every learner made here beats after each batch (`launch.beat`)."
+    from fastai.learner import defaults
+    defaults.callbacks.append(_Beat)
+    try: yield
+    finally: defaults.callbacks[:] = [c for c in defaults.callbacks if c is not _Beat]
 
 def _log_of(job:BagJob, key:str) -> Path: return job.store.folder/'logs'/f'{key}.log'
 
@@ -131,6 +144,11 @@ def _train_one(job:BagJob, m:Member, w:Wanted) -> tuple:
     return r.record.seconds or 0., None
 
 _STOP = f'raised {RepeatedFailure.__name__}: '
+NOT_ITS_OWN = (' died (', "the session's budget is spent")   # a failure the next run retries without being asked
+
+def not_its_own(error:str|None) -> bool:
+    "Whether a recorded failure came from outside the member (its worker killed, the budget spent): retried next run."
+    return bool(error) and error.startswith('its worker ') and any(s in error for s in NOT_ITS_OWN)
 
 def _after_workers(job:BagJob, ended):
     "Each fresh worker that raised or died: the member it held recorded as failed, and said; a repeated failure raised."
@@ -151,6 +169,10 @@ def _after_workers(job:BagJob, ended):
 def _fits(job:BagJob, key:str, secs:list) -> bool:
     "Whether member `key` can finish before the deadline, by its plan's estimate or this process's mean so far."
     est = job.est.get(key, np.mean(secs) if secs else None)
+    if job.deadline and time.time() >= job.deadline:   # spent: nothing starts, whatever is known of its length
+        print(f"bag: not starting {key}: the session's budget is spent (run again in a new session, or attach this "
+              "output to the next version, to continue).")
+        return False
     if not job.deadline or est is None or time.time() + est <= job.deadline: return True
     left = max(0, job.deadline - time.time()) / 60
     print(f'bag: not starting {key}: it needs about {est / 60:.0f} min and {left:.0f} min are left '
@@ -177,6 +199,9 @@ def _repeated(job:BagJob, last:tuple, key:str, e:Exception) -> RepeatedFailure:
 
 def _work(job:BagJob, rank:int=0) -> list:
     "This process's share: each unsettled, unclaimed member in order that fits; again while others' claims remain."
+    with _beating(): return _share(job)
+
+def _share(job:BagJob) -> list:
     secs, trained, st, last = [], [], job.store, None
     while True:
         before = len(trained)
@@ -197,6 +222,9 @@ def _work(job:BagJob, rank:int=0) -> list:
 # %% ../nbs/08c_bagwork.ipynb #0fe8f048
 def _time_share(job:BagJob, rank:int):
     "Time this process's share of the unsettled members (every procs-th); out of memory: double the accum, as training."
+    with _beating(): _time_each(job, rank)
+
+def _time_each(job:BagJob, rank:int):
     bs = job.kw.get('bs', LESSON_BS)
     for i, (m, w) in enumerate(zip(job.members, job.wanted)):
         if i % job.procs != rank or job.store.settled(w): continue

@@ -24,7 +24,10 @@ def _start_time(pid:int) -> str|None:
     fields = stat.rsplit(')', 1)[1].split()
     return None if fields[0] == 'Z' else fields[19]  # a zombie has exited already
 
-def _me() -> dict: return dict(host=socket.gethostname(), pid=os.getpid(), start=_start_time(os.getpid()))
+def _me() -> dict:
+    "This process, as a claim names it: host, pid, start, and the process that started it (a worker's notebook)."
+    return dict(host=socket.gethostname(), pid=os.getpid(), start=_start_time(os.getpid()), parent=os.getppid(),
+                parent_start=_start_time(os.getppid()))
 
 def alive(pid:int, start:str=None) -> bool:
     "Whether process `pid` of this host runs, and is the one that started at `start` (not a later one with its id)."
@@ -61,8 +64,10 @@ def _judge(fn:Path) -> tuple:
     who = f"pid {info['pid']} on {{}} since {time.strftime('%H:%M UTC', time.gmtime(info['time']))}"
     if info['host'] != socket.gethostname():
         return age < CLAIM_STALE_S, who.format(f"host {info['host']}") + f', last heard from {age:.0f} s ago'
-    live = alive(info['pid'], info.get('start'))
-    return live, who.format('this host') + ('' if live else ', which has ended')
+    live, parent = alive(info['pid'], info.get('start')), info.get('parent')
+    orphan = live and type(parent) is int and parent > 1 and not alive(parent, info.get('parent_start'))
+    return live, who.format('this host') + ('' if live else ', left by a process that has ended') + (
+        f', a worker left by a notebook (pid {parent}) that has ended: it stops within seconds' if orphan else '')
 
 # %% ../nbs/00a_claims.ipynb #1e7d3b96
 def _create(fn:Path, info:dict) -> bool:

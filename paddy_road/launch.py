@@ -4,7 +4,7 @@
 
 # %% ../nbs/03a_launch.ipynb #9e7d2a41
 from __future__ import annotations
-import os
+import os, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +12,8 @@ import torch
 from .core import check_num, writable_dir
 
 # %% auto #0
-__all__ = ['in_launch', 'local_rank', 'launch', 'init_worker', 'alone', 'as_worker', 'launch_each', 'Ended', 'say', 'lines_to',
-           'check_crossing', 'spawn_each', 'gloo_broadcast']
+__all__ = ['in_launch', 'local_rank', 'launch', 'init_worker', 'alone', 'as_worker', 'launch_each', 'Ended', 'beat', 'say',
+           'lines_to', 'check_crossing', 'spawn_each', 'gloo_broadcast']
 
 # %% ../nbs/03a_launch.ipynb #1a4c7e62
 def in_launch() -> bool:
@@ -60,10 +60,11 @@ def as_worker(fn, arg):
     rank = init_worker()
     with alone(): return fn(arg, rank)
 
-def launch_each(fn, arg, procs:int, launcher=None, logs=None):
+def launch_each(fn, arg, procs:int, launcher=None, logs=None,
+                **watch): # spawn_each's `stall_s` and `until`: how long a fresh worker may go without progress
     "`fn(arg, rank)` in `procs` processes, one per GPU, each alone: fresh (`spawn_each`), the `launcher`'s, or here."
     if procs == 1: return fn(arg, 0)
-    if launcher is None: return spawn_each(fn, arg, procs, logs=logs)
+    if launcher is None: return spawn_each(fn, arg, procs, logs=logs, **watch)
     launch(as_worker, (fn, arg), procs, launcher)
 
 # %% ../nbs/03a_launch.ipynb #051c52d7
@@ -78,10 +79,16 @@ class Ended:
     error: str|None = None
 
 _LINES = None     # in a fresh worker: (queue, rank), the way its `say` lines reach the parent
+_BEATS = None     # in a fresh worker: (shared array, rank), where `beat` leaves the time of its last sign of progress
 _ON_LINE = None   # in the parent, while `lines_to` is open: what its and its workers' lines are handed to
+
+def beat():
+    "In a fresh worker: a sign of progress (a batch, a line), which the parent's stall limit counts from; else nothing."
+    if _BEATS is not None: _BEATS[0][_BEATS[1]] = time.time()
 
 def say(msg:str):
     "One whole line for the notebook: printed here (or to `lines_to`'s), or sent from a fresh worker to its parent."
+    beat()
     if _LINES is not None: _LINES[0].put((_LINES[1], 'line', str(msg)))
     elif _ON_LINE is not None: _ON_LINE(str(msg))
     else: print(msg, flush=True)
@@ -99,9 +106,11 @@ def check_crossing(what:dict, where:str='a worker process'):
     import cloudpickle
     for k, v in what.items():
         try: cloudpickle.dumps(v)
-        except Exception as e: raise TypeError(
-            f"{k}={v!r} can't cross into {where}: it doesn't pickle ({type(e).__name__}: {e}). Give something that "
-            "pickles (plain data, a function or class), or use procs=1.") from None
+        except Exception as e:
+            shown = r if len(r := repr(v)) <= 60 else r[:57] + '...'   # a job's repr is every test image id
+            raise TypeError(f"{k}={shown} can't cross into {where}: it doesn't pickle ({type(e).__name__}: "
+                            f"{str(e)[:100]}). Give something that pickles (plain data, a function or class), or use "
+                            "procs=1.") from None
 
 def _exit_said(code) -> str:
     "An exit code in words: 'exit code 3', 'killed by SIGKILL'."
@@ -121,11 +130,20 @@ def _env(**kw):
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
 
-def _fresh(payload:bytes, rank:int, q, log:str|None, threads:int):
+def _die_with_parent(parent:int):
+    "On Linux, end (SIGTERM) when the process that started this one ends, a killed kernel included; elsewhere nothing."
+    import ctypes, signal, sys
+    if not sys.platform.startswith('linux'): return
+    try: ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError): return
+    if os.getppid() != parent: os._exit(1)   # it ended before we asked to go with it
+
+def _fresh(payload:bytes, rank:int, q, log:str|None, threads:int, beats=None, parent:int=None):
     "A worker: its output to `log`, its `say` lines and its answer through `q`, `fn(arg, rank)` on its own."
-    global _LINES
+    global _LINES, _BEATS
     import cloudpickle, sys, traceback
-    _LINES = (q, rank)
+    if parent is not None: _die_with_parent(parent)
+    _LINES, _BEATS = (q, rank), (beats, rank) if beats is not None else None
     if log: sys.stdout = sys.stderr = open(log, 'a', buffering=1)
     torch.set_num_threads(threads)
     try:
@@ -136,18 +154,43 @@ def _fresh(payload:bytes, rank:int, q, log:str|None, threads:int):
         traceback.print_exc()
         q.put((rank, 'error', f'raised {type(e).__name__}: {e}'))
 
+def _stop(p, why:str, stopped:dict, r:int):
+    "Stop worker `p` (SIGTERM, then SIGKILL after 10 s), and remember why."
+    stopped[r] = why
+    p.terminate(); p.join(10)
+    if p.is_alive(): p.kill()
+
+def _watch(ps:list, drain, beats, stall_s, until) -> dict:
+    "Follow the workers to their end; one with no sign of progress for `stall_s`, or all at `until`, stopped. {r: why}"
+    stopped = {}
+    while any(p.is_alive() for p in ps):
+        drain(0.2)
+        now = time.time()
+        for r, p in enumerate(ps):
+            if not p.is_alive(): continue
+            if until is not None and now > until: _stop(p, "stopped: the session's budget is spent", stopped, r)
+            elif stall_s is not None and now - beats[r] > stall_s: _stop(
+                p, f'stopped: no sign of progress (a batch, a line) for {stall_s:.0f} s, the stall limit', stopped, r)
+    while drain(0.1): pass
+    return stopped
+
 def spawn_each(fn, arg, procs:int, gpus:int=None, # GPUs to spread over (default: every visible one; 0: none)
-               logs=None) -> list: # folder for each worker's output (default: they print where this process does)
+               logs=None, # folder for each worker's output (default: they print where this process does)
+               stall_s:float=None, # stop a worker with no `beat` (a `say` line, a batch) for this long (None: never)
+               until:float=None) -> list: # a time.time() at which every worker still running is stopped
     "`fn(arg, rank)` in `procs` fresh (spawned) processes, worker r on GPU r % gpus; their `say` lines here; `Ended`s."
     import cloudpickle, importlib, multiprocessing as mp, queue
     check_num(procs, 'procs', lo=1, integer=True, hint='one per GPU')
     if gpus is not None: check_num(gpus, 'gpus', lo=0, integer=True, hint='0: none')
+    if stall_s is not None: check_num(stall_s, 'stall_s', lo=0, above=True, hint='seconds; None: no limit')
+    if until is not None: check_num(until, 'until', lo=0, hint='a time.time()')
     check_crossing(dict(fn=fn, arg=arg))
     payload, ctx = cloudpickle.dumps((fn, arg)), mp.get_context('spawn')
     gpus = torch.cuda.device_count() if gpus is None else gpus
     seen = [d for d in os.environ.get('CUDA_VISIBLE_DEVICES', '').split(',') if d.strip()]   # the user's choice, kept
     ids = seen[:gpus] if len(seen) >= gpus else [str(i) for i in range(gpus)]
     threads, q, ps = max(1, (os.cpu_count() or 1) // procs), ctx.Queue(), []
+    beats = ctx.Array('d', [time.time()] * procs)   # each worker's last sign of progress
     if logs: writable_dir(logs, 'logs')
     answers = {}
     def drain(timeout) -> bool:
@@ -161,22 +204,21 @@ def spawn_each(fn, arg, procs:int, gpus:int=None, # GPUs to spread over (default
             pin = dict(CUDA_VISIBLE_DEVICES=ids[r % gpus]) if gpus else {}
             with _env(**pin, OMP_NUM_THREADS=str(threads), PADDY_WORKER=str(r)):
                 p = ctx.Process(target=importlib.import_module('paddy_road.launch')._fresh,   # the package's
-                                 args=(payload, r, q, str(Path(logs)/f'worker{r}.log') if logs else None,
-                                                     threads), name=f'paddy_road worker {r}')
+                                args=(payload, r, q, str(Path(logs)/f'worker{r}.log') if logs else None, threads,
+                                      beats, os.getpid()), name=f'paddy_road worker {r}')
                 p.start()
             ps.append(p)
-        while any(p.is_alive() for p in ps): drain(0.2)
-        while drain(0.1): pass
+        stopped = _watch(ps, drain, beats, stall_s, until)
     finally:
         for p in ps:
             if p.is_alive(): p.terminate()
             p.join()
     ended = []
     for r, p in enumerate(ps):
-        kind, body = answers.get(r, ('died', None))
+        kind, body = answers.get(r, ('stopped', stopped.get(r)) if r in stopped else ('died', None))
         ended.append(Ended(r, int(ids[r % gpus]) if gpus and ids[r % gpus].isdigit() else None, p.pid, p.exitcode,
                            result=cloudpickle.loads(body) if kind == 'done' else None,
-                           error=None if kind == 'done' else body if kind == 'error' else
+                           error=None if kind == 'done' else body if kind in ('error', 'stopped') else
                            f'died ({_exit_said(p.exitcode)})'))
     return ended
 

@@ -6,14 +6,15 @@ from paddy_road.data import tst_files
 
 class FakeTrainer:
     "Stands in for train_member: counts calls (and logs them to `log`, across processes); seeded random predictions."
-    def __init__(self, fail=None, log=None, kill=None, delay:float=0., oom_below:int=None):
-        self.calls, self.fail, self.log, self.kill, self.delay = [], fail or {}, log, kill, delay
+    def __init__(self, fail=None, log=None, kill=None, delay:float=0., oom_below:int=None, hang=None):
+        self.calls, self.fail, self.log, self.kill, self.delay, self.hang = [], fail or {}, log, kill, delay, hang
         self.oom_below = oom_below   # a card on which every member needs at least this accum
     def __call__(self, m, path, valid_names=None, **kwargs):
         self.calls.append(m.name)
         if self.log:
             with open(self.log, 'a') as f: f.write(f'{os.getpid()} {m.name}\n')  # one short append: atomic
         if m.name == self.kill: os.kill(os.getpid(), 9)    # a process dying in the middle of a member
+        if m.name == self.hang: time.sleep(3600)           # a member that never returns (a stuck callback)
         if m.name in self.fail: raise self.fail[m.name]
         if self.oom_below and kwargs.get('accum', 1) < self.oom_below:
             raise torch.cuda.OutOfMemoryError('CUDA out of memory. Tried to allocate 3.00 GiB')

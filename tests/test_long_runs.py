@@ -32,3 +32,81 @@ def test_the_out_of_memory_ladder_stops_at_two_images_a_step(paddy, tmp_path, ca
     assert man.status.tolist() == ['failed'] and man.tries.tolist() == [6]
     assert man.error[0].startswith('CUDA out of memory at accum 32 (2 images a step), the largest for a batch of 64')
     assert 'trying accum 64' not in capsys.readouterr().out
+
+import os, signal, subprocess, sys, textwrap, time
+from pathlib import Path
+from fakes import logged
+
+TESTS = str(Path(__file__).parent)
+
+def _gone(pid:int) -> bool:
+    "Whether process `pid` has ended (a zombie, exited and waiting to be reaped, counts as ended)."
+    try: return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] == 'Z'
+    except OSError: return True
+
+def test_a_killed_notebook_takes_its_workers_with_it(paddy, tmp_path, capsys):
+    "The kernel SIGKILLed (the out-of-memory killer, a session's end) while two workers train: both gone within 10 s."
+    log, out = tmp_path/'calls.log', tmp_path/'ens'
+    (tmp_path/'nb.py').write_text(textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {TESTS!r})
+        from paddy_road.ensemble import Member
+        from paddy_road.bag import bag
+        from fakes import FakeTrainer
+        if __name__ == '__main__':
+            bag([Member('resnet10t', 32, s) for s in (40, 48, 56, 64)], {str(paddy)!r}, {str(out)!r}, procs=2,
+                trainer=FakeTrainer(log={str(log)!r}, delay=600))
+        """))
+    kernel = subprocess.Popen([sys.executable, str(tmp_path/'nb.py')], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env=os.environ | dict(OMP_NUM_THREADS='1'))
+    t0 = time.time()
+    while len(logged(log)) < 2 and time.time() - t0 < 120 and kernel.poll() is None: time.sleep(0.2)
+    workers = sorted({int(p) for p, _ in logged(log)})
+    assert len(workers) == 2, logged(log)                        # both workers are in a member
+    kernel.kill(); kernel.wait()
+    t0 = time.time()
+    while not all(map(_gone, workers)) and time.time() - t0 < 10: time.sleep(0.1)
+    assert all(map(_gone, workers)), f'workers {workers} still running {time.time() - t0:.0f} s after the kernel died'
+    t = FakeTrainer()
+    man = bag(FOUR, paddy, out, trainer=t)                       # the next run: their claims taken over, all trained
+    assert set(man.status) == {'ok'} and sorted(t.calls) == sorted(m.name for m in FOUR)
+    assert capsys.readouterr().out.count(', left by a process that has ended).') == 2
+
+def test_a_member_whose_worker_was_killed_is_tried_again_without_asking(paddy, tmp_path, capsys):
+    out = tmp_path/'ens'
+    first = bag(FOUR, paddy, out, trainer=FakeTrainer(kill=FOUR[1].name, delay=0.2), procs=2).set_index('key')
+    assert first.loc[FOUR[1].name, 'status'] == 'failed'
+    said = capsys.readouterr().out
+    assert 'retry_failed' not in said.splitlines()[-1]            # the member did nothing wrong: nothing to fix
+    t = FakeTrainer()
+    again = bag(FOUR, paddy, out, trainer=t)                     # no retry_failed=True
+    assert t.calls == [FOUR[1].name] and set(again.status) == {'ok'}
+    assert (f'bag: {FOUR[1].name} failed in an earlier run, not through its own error (its worker '
+            in capsys.readouterr().out)
+
+def test_a_stuck_worker_is_stopped_at_the_stall_limit(paddy, tmp_path, capsys):
+    "A member that never returns (a callback stuck): its worker stopped after stall_s, the member failed, a table back."
+    stuck = FOUR[2].name
+    t0 = time.time()
+    man = bag(FOUR, paddy, tmp_path, trainer=FakeTrainer(hang=stuck), procs=2, stall_s=5).set_index('key')
+    assert time.time() - t0 < 120
+    assert man.loc[stuck, 'status'] == 'failed'
+    assert man.loc[stuck, 'error'].startswith('its worker ') and (
+        'stopped: no sign of progress (a batch, a line) for 5 s, the stall limit; its log: ') in man.loc[stuck, 'error']
+    assert (man.drop(stuck).status == 'ok').all()
+    assert 'bag: 3 of 4 members finished (3 trained); NOT FINISHED: ' in capsys.readouterr().out
+
+def test_a_spent_budget_starts_nothing(paddy, tmp_path, capsys):
+    t = FakeTrainer()
+    man = bag(FOUR, paddy, tmp_path, trainer=t, started=time.time() - 13 * 3600, minutes=None)
+    out = capsys.readouterr().out
+    assert t.calls == [] and set(man.status) == {'not started'}
+    assert "bag: the session's budget is spent: starting nothing (run again in a new session" in out
+    assert set(man.error) == {'does not fit the time left (0 min left)'}
+
+@pytest.mark.parametrize('started, said', [
+    (time.monotonic(), r"days ago: give when this session began as a time.time\(\) \(time.monotonic\(\) counts from "),
+    (time.time() + 3600, r"^started=[\d.]+ is \d+ min in the future: give when this session began")])
+def test_started_must_be_this_sessions_start(paddy, tmp_path, started, said):
+    with pytest.raises(ValueError, match=said):
+        bag(FOUR, paddy, tmp_path, trainer=FakeTrainer(), started=started)
+    assert not list(tmp_path.glob('*'))
