@@ -22,6 +22,18 @@ from .bagwork import (BagJob, _after_workers, _feed_note, _job, _measured_minute
 __all__ = ['bag']
 
 # %% ../nbs/08d_bag.ipynb #b2f7c4e8
+def _check_reachable(members:list, kw:dict):
+    "Pretrained weights for each member without a file of its own: cached, or the hub reachable; else one error now."
+    from paddy_road.pretrained import check_pretrained
+    for arch in dict.fromkeys(m.arch for m in members if m.weights is None and kw.get('weights') is None):
+        check_pretrained(arch)
+
+def _check_crossing(members:list, kw:dict):
+    "What fresh workers are given pickles: each member's fields, named by member and field, then bag's arguments."
+    from dataclasses import fields
+    for m in members: check_crossing({f'member {m.name}: Member.{f.name}': getattr(m, f.name) for f in fields(m)})
+    check_crossing(kw)
+
 def _check_started(started):
     "`started` a time.time() of the session's start: not in the future, not weeks ago (as a time.monotonic() would be)."
     check_num(started, 'started', lo=0, hint='a time.time()')
@@ -199,15 +211,17 @@ def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12,
     if isinstance(members, dict): members = members_from(members)   # the lesson's {arch: {(item, size), ...}}
     _check_args(members, epochs, accum, lr, time_budget, started, minutes, procs, folds, stall_s, kwargs)
     check_cuda_arch()  # through NVML: a fork launch needs CUDA untouched here
-    for m in members: check_member(m); check_tiny(m.arch, kwargs.get('tiny', False), pretrained)  # before any epoch
+    for m in members:   # before any epoch
+        check_member(m, kwargs.get('bs', 64)); check_tiny(m.arch, kwargs.get('tiny', False), pretrained)
     check_members_weights(members, pretrained, kwargs); no_gpu('bag')
+    if pretrained and trainer is train_member: _check_reachable(members, kwargs)   # here, whatever procs, not later
     sources = resume_sources(resume_from, out_dir)
     started = session_start() if started is None else started
     job = _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, started, kwargs, epochs=epochs,
                accum=accum, lr=lr, pretrained=pretrained)
     if in_launch(): return _launched(job, sources, retry_failed, minutes)
     job.procs = procs or max(1, torch.cuda.device_count())
-    if job.procs > 1 and launcher is None: check_crossing(kwargs | dict(trainer=trainer))   # before any member starts
+    if job.procs > 1 and launcher is None: _check_crossing(members, kwargs | dict(trainer=trainer))   # before members
     _prepare(job, sources, retry_failed)
     if job.deadline: say(_session_line(job, started, time_budget))
     if job.deadline and time.time() >= job.deadline: return _spent(job)

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 import numpy as np
 import torch
-from .core import check_accum, check_arch, check_num, first_few, item_desc, item_tfm, timm_name
+from .core import LESSON_BS, check_accum, check_arch, check_num, first_few, item_desc, item_tfm, timm_name
 from .train import train_and_predict
 
 # %% auto #0
@@ -73,8 +73,8 @@ def _check_fixed_size(m:Member, cfg):
         f"{m.arch} takes {need[0]}x{need[1]} images only (fixed input size, from timm's config), "
         f"but this member's size is {m.size!r}: use size={need[0]}.")
 
-def check_member(m:Member) -> Member:
-    "Raise now what would fail later: unknown arch, swapped or wrong sizes, bad item, weight, epochs or accum."
+def check_member(m:Member, bs:int=LESSON_BS) -> Member:
+    "Raise now what would fail later: an unknown arch, swapped or wrong sizes, a bad item, weight, epochs or accum."
     import timm
     check_arch(m.arch, 'member arch')
     _check_size(m)
@@ -82,7 +82,7 @@ def check_member(m:Member) -> Member:
     _check_fixed_size(m, timm.models.get_pretrained_cfg(m.arch))
     check_num(m.weight, f'member {m.name}: weight', lo=0, above=True, hint="its share; the lesson's ViT: 2")
     if m.epochs is not None: check_num(m.epochs, f'member {m.name}: epochs', lo=1, integer=True, hint='the lesson: 12')
-    if m.accum is not None: check_accum(m.accum, where=f'{m.name}: ')
+    if m.accum is not None: check_accum(m.accum, bs, where=f'member {m.name}: Member.')
     return m
 
 # %% ../nbs/08_ensemble.ipynb #5c0d7e22
@@ -118,6 +118,9 @@ def members_from(models:dict, # the lesson's {arch: {(item, size), ...}}
                  accums:dict=None, # {arch or member name: accum}: a member's own accumulation (default: bag's)
                 ) -> list:
     "The lesson's `models` dict as checked `Member`s, each arch's pairs in a fixed order (a set has none)."
+    if accums is not None and not isinstance(accums, dict): raise TypeError(
+        f"accums={accums!r}: give a dict, {{arch or member name: accum}}, e.g. {{'vit_large_patch16_224': 4}}; for one "
+        "accumulation for all, pass accum= to bag instead.")
     ms, accums = _models_members(models, weights), dict(accums or {})
     known = {timm_name(a) for a, _ in ms} | {a for a, _ in ms} | {m.name for _, m in ms}
     if odd := [k for k in accums if k not in known]: raise ValueError(

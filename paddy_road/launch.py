@@ -147,7 +147,8 @@ def _fresh(payload:bytes, rank:int, q, log:str|None, threads:int, beats=None, pa
     if log: sys.stdout = sys.stderr = open(log, 'a', buffering=1)
     torch.set_num_threads(threads)
     try:
-        fn, arg = cloudpickle.loads(payload)
+        fn, arg = cloudpickle.loads(payload)   # imports what they need: slow on a busy machine, not a stall
+        beat()
         with alone(): res = fn(arg, rank)
         q.put((rank, 'done', cloudpickle.dumps(res)))
     except BaseException as e:
@@ -169,7 +170,7 @@ def _watch(ps:list, drain, beats, stall_s, until) -> dict:
         for r, p in enumerate(ps):
             if not p.is_alive(): continue
             if until is not None and now > until: _stop(p, "stopped: the session's budget is spent", stopped, r)
-            elif stall_s is not None and now - beats[r] > stall_s: _stop(
+            elif stall_s is not None and beats[r] and now - beats[r] > stall_s: _stop(
                 p, f'stopped: no sign of progress (a batch, a line) for {stall_s:.0f} s, the stall limit', stopped, r)
     while drain(0.1): pass
     return stopped
@@ -190,7 +191,7 @@ def spawn_each(fn, arg, procs:int, gpus:int=None, # GPUs to spread over (default
     seen = [d for d in os.environ.get('CUDA_VISIBLE_DEVICES', '').split(',') if d.strip()]   # the user's choice, kept
     ids = seen[:gpus] if len(seen) >= gpus else [str(i) for i in range(gpus)]
     threads, q, ps = max(1, (os.cpu_count() or 1) // procs), ctx.Queue(), []
-    beats = ctx.Array('d', [time.time()] * procs)   # each worker's last sign of progress
+    beats = ctx.Array('d', [0.] * procs)   # each worker's last sign of progress; 0: still starting (imports)
     if logs: writable_dir(logs, 'logs')
     answers = {}
     def drain(timeout) -> bool:

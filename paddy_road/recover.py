@@ -43,6 +43,9 @@ AUTO_ACCUM = []   # pick(arch, size, item, bs) -> accum for accum='auto', regist
 class GPUOutOfMemory(torch.cuda.OutOfMemoryError):
     "A training run out of GPU memory, raised once the process is as it was: the run's `config` and what would fit."
     def __init__(self, msg:str, config:dict): super().__init__(msg); self.config = config
+    def __reduce__(self): return type(self), (str(self), self.config)   # a worker sends it to its parent pickled
+    def __eq__(self, o): return type(o) is type(self) and (str(o), o.config) == (str(self), self.config)
+    __hash__ = RuntimeError.__hash__
 
 def oom_message(config:dict) -> str:
     "One line for a run that ran out of GPU memory: what ran, that the memory is back, and what would fit."

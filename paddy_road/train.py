@@ -139,9 +139,12 @@ def train_learner(arch:str, size, item=None, # an int (squish-resize to it) or a
 
 # %% ../nbs/05_train.ipynb #4898083f
 def check_fit(epochs, lr):
-    "`epochs` a whole number of at least 1 and `lr` a finite number above 0, or one clear error before any work."
+    "`epochs` a whole number of at least 1 and `lr` a finite number above 0, gradients on, or one clear error at once."
     check_num(epochs, 'epochs', lo=1, integer=True, hint='the lesson: 12')
     check_num(lr, 'lr', lo=0, above=True, hint='the lesson: 0.01')
+    if not torch.is_grad_enabled(): raise RuntimeError(
+        "gradients are off here (a torch.no_grad() or torch.inference_mode() block around this call), and a model "
+        "can't train without them: call it outside that block.")
 
 def fit_recipe(learn, epochs:int, lr:float=0.01, pretrained:bool=True):
     "The lesson's `fine_tune(epochs, lr)` for pretrained weights; `fit_one_cycle` on all layers for random ones."

@@ -42,10 +42,10 @@ def test_failures_recorded_and_skipped(paddy, tmp_path):
     t = FakeTrainer(fail={MEMBERS[0].name: torch.cuda.OutOfMemoryError('CUDA out of memory'),
                           MEMBERS[1].name: TrainingFailed('NaN loss')})
     man = bag(MEMBERS, paddy, tmp_path, trainer=t).set_index('key')
-    assert t.calls == [MEMBERS[0].name] * 7 + [m.name for m in MEMBERS[1:]]   # accum 1, 2, 4, ..., 64, then given up
-    assert man.loc[MEMBERS[0].name, 'error'] == ('CUDA out of memory at accum 64, the largest for a batch of 64: '
-                                                 'CUDA out of memory')
-    assert man.loc[MEMBERS[0].name, 'tries'] == 7 and man.loc[MEMBERS[1].name, 'tries'] == 1
+    assert t.calls == [MEMBERS[0].name] * 6 + [m.name for m in MEMBERS[1:]]   # accum 1, 2, 4, ..., 32, then given up
+    assert man.loc[MEMBERS[0].name, 'error'] == ('CUDA out of memory at accum 32 (2 images a step), the largest for '
+                                                 'a batch of 64: CUDA out of memory')
+    assert man.loc[MEMBERS[0].name, 'tries'] == 6 and man.loc[MEMBERS[1].name, 'tries'] == 1
     assert man.loc[MEMBERS[1].name, 'error'] == 'NaN loss'
     assert man.loc[MEMBERS[2].name, 'status'] == 'ok'
     t2 = FakeTrainer()

@@ -1,10 +1,13 @@
 """A run you can leave for hours (issue 38): nothing fits, a micro-batch of one, a spent budget, a killed kernel or
 worker, a stuck worker: each ends in one clear line, and nothing is left running."""
+import os, subprocess, sys, textwrap, time
+from pathlib import Path
 import pytest
 from paddy_road.ensemble import Member
 from paddy_road.bag import bag
-from fakes import FakeTrainer
+from fakes import FakeTrainer, logged
 
+TESTS = str(Path(__file__).parent)
 FOUR = [Member('resnet10t', 32, s) for s in (40, 48, 56, 64)]
 
 def test_nothing_fits_is_one_line_at_two_images_a_step(capsys):
@@ -33,11 +36,7 @@ def test_the_out_of_memory_ladder_stops_at_two_images_a_step(paddy, tmp_path, ca
     assert man.error[0].startswith('CUDA out of memory at accum 32 (2 images a step), the largest for a batch of 64')
     assert 'trying accum 64' not in capsys.readouterr().out
 
-import os, signal, subprocess, sys, textwrap, time
-from pathlib import Path
-from fakes import logged
 
-TESTS = str(Path(__file__).parent)
 
 def _gone(pid:int) -> bool:
     "Whether process `pid` has ended (a zombie, exited and waiting to be reaped, counts as ended)."
@@ -105,8 +104,60 @@ def test_a_spent_budget_starts_nothing(paddy, tmp_path, capsys):
 
 @pytest.mark.parametrize('started, said', [
     (time.monotonic(), r"days ago: give when this session began as a time.time\(\) \(time.monotonic\(\) counts from "),
-    (time.time() + 3600, r"^started=[\d.]+ is \d+ min in the future: give when this session began")])
+    (time.time() + 3600, r"^started=[\d.]+ is \d+ min in the future: give when this session began")],
+    ids=['monotonic', 'future'])   # fixed ids: a clock in them would differ between pytest-xdist's workers
 def test_started_must_be_this_sessions_start(paddy, tmp_path, started, said):
     with pytest.raises(ValueError, match=said):
         bag(FOUR, paddy, tmp_path, trainer=FakeTrainer(), started=started)
     assert not list(tmp_path.glob('*'))
+
+def test_a_members_own_accum_is_checked_against_the_bags_batch_before_any_member(paddy, tmp_path):
+    t = FakeTrainer()
+    members = FOUR[:2] + [Member('resnet10t', 32, 72, accum=32)]
+    with pytest.raises(ValueError, match=r"^member resnet10t-32-squish72x72: Member.accum=32: a batch of 32 in 32 "
+                                         r"steps is 1 image a step"):
+        bag(members, paddy, tmp_path, trainer=t, bs=32)
+    assert t.calls == []
+
+def test_unreachable_weights_are_one_error_before_any_member_whatever_procs(paddy, tmp_path, monkeypatch):
+    from paddy_road.pretrained import WeightsUnavailable
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1'); monkeypatch.setenv('HF_HUB_CACHE', str(tmp_path/'empty-cache'))
+    for procs in (1, 2):   # bag's own trainer (train_member): a stand-in would load no weights
+        with pytest.raises(WeightsUnavailable, match=r"^pretrained weights for resnet10t are not in the cache and "
+                                                     r"huggingface.co can.t be reached"):
+            bag(FOUR, paddy, tmp_path/f'p{procs}', procs=procs, pretrained=True)
+        assert not (tmp_path/f'p{procs}').exists()   # before the ensemble's folder, before any member
+
+def test_what_does_not_pickle_is_named_by_member_and_field_in_one_short_line(paddy, tmp_path):
+    import threading
+    from fastai.vision.augment import Resize
+    item = Resize(40); item.lock = threading.Lock()   # an item transform holding a lock: it can't cross into a worker
+    odd = Member('resnet10t', 32, item)
+    with pytest.raises(TypeError) as e:
+        bag(FOUR[:1] + [odd], paddy, tmp_path, trainer=FakeTrainer(), procs=2, pretrained=False)
+    msg = str(e.value)
+    assert msg.startswith(f"member {odd.name}: Member.item=Resize -- ")
+    assert (" can't cross into a worker process: it doesn't pickle (TypeError: cannot pickle '_thread.lock' "
+            "object).") in msg
+    assert len(msg) < 400 and '\n' not in msg
+
+@pytest.mark.parametrize('accums', [4, [2, 4], 'resnet10t'])
+def test_members_from_accums_must_be_a_dict(accums):
+    from paddy_road.ensemble import members_from
+    with pytest.raises(TypeError, match=rf"^accums={accums!r}: give a dict, \{{arch or member name: accum\}}".replace(
+            '[', r'\[').replace(']', r'\]')):
+        members_from({'resnet10t': {(40, 32)}}, accums=accums)
+
+def test_gpu_out_of_memory_survives_a_pickle_round_trip():
+    import pickle
+    from paddy_road.recover import GPUOutOfMemory
+    e = GPUOutOfMemory('CUDA out of memory training arch=...', dict(arch='resnet18', size=224, accum=2))
+    back = pickle.loads(pickle.dumps(e))
+    assert back == e and type(back) is GPUOutOfMemory and back.config == e.config and str(back) == str(e)
+
+def test_train_under_no_grad_is_one_line(paddy):
+    import torch
+    from paddy_road.train import train
+    with torch.no_grad(), pytest.raises(RuntimeError, match=r"^gradients are off here \(a torch.no_grad\(\) or "
+                                                            r"torch.inference_mode\(\) block around this call\)"):
+        train('resnet10t', 32, path=paddy, pretrained=False, tiny=True, epochs=1)
