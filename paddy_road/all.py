@@ -62,6 +62,6 @@ demo_ensemble demo_collab demo_memory demo_data format_summary UsageError usage 
 restore_autocast OOM_ADVICE oom_message RATE_SOURCES CARD_SPEED_SOURCES warm_cuda Ended say check_crossing AUTO_ACCUM
 auto_accum resolve_accum SAME_MEMBER_ANY lines_to ATTACH ACCELERATOR kaggle_root kaggle_input is_paddy_folder
 is_synthetic hub_name weights_file check_weights check_members_weights LOADER_START ForkDL RepeatedFailure
-MIN_MICRO accums_for next_accum beat NOT_ITS_OWN not_its_own""".split())
+MIN_MICRO accums_for next_accum beat NOT_ITS_OWN not_its_own SEARCH_DEPTH""".split())
 __all__ = ['ROOMS'] + [n for r in ROOMS for n in _importlib.import_module(f'paddy_road.{r}').__all__
                        if n not in ROOM_ONLY]

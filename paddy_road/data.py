@@ -11,8 +11,8 @@ from PIL import Image
 from fastprogress.fastprogress import progress_bar
 from .core import AGES, COMPETITION, DISEASES, TRAIN_COLS, check_num, check_size, first_few, item_tfm, read_csv
 from .synth import synth_default
-from .onkaggle import (ATTACH, download_paddy, find_competition, is_synthetic, kaggle_credentials, kaggle_input,
-                                 no_gpu, on_kaggle)
+from .onkaggle import (ATTACH, SEARCH_DEPTH, download_paddy, find_competition, is_synthetic,
+                                 kaggle_credentials, kaggle_input, no_gpu, on_kaggle)
 
 # %% auto #0
 __all__ = ['get_variety', 'PaddyDataError', 'find_paddy', 'paddy_path', 'bad_image', 'read_train_csv', 'check_paddy',
@@ -34,7 +34,8 @@ class PaddyDataError(ValueError):
 def _on_kaggle() -> tuple:
     "(folder, source) of the competition among Kaggle's inputs, or a `PaddyDataError` that says how to attach it."
     if not (found := find_competition()): raise PaddyDataError(
-        f"this Kaggle notebook has no Paddy Doctor data attached: nothing under {kaggle_input()} holds train.csv, "
+        f"this Kaggle notebook has no Paddy Doctor data attached: nothing under {kaggle_input()}, down to "
+        f"{SEARCH_DEPTH} folders deep, holds train.csv, "
         f"train_images/ and test_images/. Attach it: {ATTACH}. (paddy_road's synthetic set instead: "
         "paddy_path(synthetic=True), or PADDY_PATH.)")
     more = f'; also there: {", ".join(map(str, found[1:]))}' if found[1:] else ''

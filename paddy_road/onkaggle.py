@@ -9,7 +9,7 @@ from pathlib import Path
 from .core import COMPETITION, atomic_write, cache_dir, check_num
 
 # %% auto #0
-__all__ = ['ATTACH', 'ACCELERATOR', 'on_kaggle', 'kaggle_root', 'kaggle_input', 'is_paddy_folder', 'is_synthetic',
+__all__ = ['ATTACH', 'ACCELERATOR', 'SEARCH_DEPTH', 'on_kaggle', 'kaggle_root', 'kaggle_input', 'is_paddy_folder', 'is_synthetic',
            'find_competition', 'no_gpu', 'kaggle_credentials', 'download_paddy']
 
 # %% ../nbs/00b_onkaggle.ipynb #f0cd6290
@@ -38,8 +38,10 @@ def is_synthetic(p) -> bool:
     "Whether folder `p` is a synthetic set written by paddy_road (`synth_paddy` marks it with SYNTHETIC.json)."
     return (Path(p)/'SYNTHETIC.json').is_file()
 
+SEARCH_DEPTH = 4  # folders below /kaggle/input: an uploaded dataset can nest the competition's folder four down
+
 def find_competition(root=None, # default: `kaggle_input()`
-                     depth:int=3) -> list:
+                     depth:int=SEARCH_DEPTH) -> list:
     "Every folder down to `depth` under `root` with the competition's real data, its own name first."
     check_num(depth, 'depth', lo=1, integer=True, hint='folders below root to search')
     level, found = [Path(root) if root is not None else kaggle_input()], []

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04b_pretrained.ipynb #2fd9cda6
 from __future__ import annotations
-import dataclasses, os
+import dataclasses, os, re
 from pathlib import Path
 import torch
 from .core import check_num, reachable, timm_name
@@ -42,11 +42,21 @@ def weights_file(weights, arch:str) -> Path:
         f"{len(found)} weights files ({', '.join(f.name for f in found[:4])}): give the one for {arch}." if found else
         f"no .safetensors file in it: give the folder that holds {hub_name(arch)}'s model.safetensors."))
 
-def _named(fn:Path) -> str|None:
-    "The arch a weights file's path names: models--timm--<name>/..., <name>/model.safetensors, <name>.safetensors."
+def _kaggle_model(fn:Path) -> tuple|None:
+    "(model, variation, version) for a file where a Kaggle Model attaches: <model>/<framework>/<variation>/<version>/."
+    p = fn.parts
+    return (p[-5], p[-3], int(p[-2])) if len(p) >= 5 and p[-2].isdigit() else None
+
+def _norm(name:str) -> str: return re.sub(r'[-_.]+', '_', name.lower())   # Kaggle writes c3_in1k as c3-in1k
+
+def _named(fn:Path) -> list:
+    "The archs a weights file's path names: models--timm--<name>/..., a Kaggle Model's <model>.<variation>, <name>/."
     for part in reversed(fn.parts[:-1]):
-        if part.startswith('models--timm--'): return part[len('models--timm--'):]
-    return fn.parent.name if fn.stem == 'model' else fn.stem
+        if part.startswith('models--timm--'): return [part[len('models--timm--'):]]
+    if (km := _kaggle_model(fn)): return [f'{km[0]}.{km[1]}', km[1], km[0]]
+    return [fn.parent.name if fn.stem == 'model' else fn.stem]
+
+def _names_match(fn:Path, name:str) -> bool: return _norm(name) in map(_norm, _named(fn))
 
 def _shapes(fn:Path, arch:str) -> dict:
     "{tensor name: shape} from a safetensors file's header, no tensor loaded."
@@ -115,8 +125,8 @@ def check_weights(arch:str, weights) -> Path:
     missing = [k for k in want if not in_head(k) and k not in got]
     extra = [k for k in got if not in_head(k) and k not in want]
     differ = [k for k in want if not in_head(k) and k in got and got[k] != want[k]]
-    named = _named(fn)
-    whose = f" (its path names {named})" if named and named not in _names(arch) else ''
+    named = _named(fn)[0]
+    whose = f" (its path names {named})" if not any(_names_match(fn, n) for n in _names(arch)) else ''
     if missing or extra or differ:
         k = (differ or missing or extra)[0]
         first = (f"{k} is {list(got[k])} there, {list(want[k])} in {timm_name(arch)}" if differ else
@@ -142,6 +152,18 @@ def _weight_files(root:Path, depth:int=6) -> list:
         found += [here/f for f in sorted(files) if f.endswith('.safetensors')]
     return found
 
+def _latest(hits:list) -> list:
+    "`hits` without duplicates, each Kaggle Model's versions newest first (in the place of its first)."
+    hits, km = list(dict.fromkeys(hits)), lambda f: (_kaggle_model(f) or (f,))[:2]
+    return sorted(hits, key=lambda f: (hits.index(next(h for h in hits if km(h) == km(f))),
+                                       -(_kaggle_model(f) or (0, 0, 0))[2]))
+
+def _versions(hits:list) -> str:
+    "' (version 3 of 1, 2, 3 attached)' when the file picked is a Kaggle Model's and others of it are attached too."
+    if not hits or not (km := _kaggle_model(hits[0])): return ''
+    vs = sorted(k[2] for f in hits if (k := _kaggle_model(f)) and k[:2] == km[:2])
+    return f" (version {km[2]} of {', '.join(map(str, vs))} attached)" if len(vs) > 1 else ''
+
 def find_weights(members:list, # ensemble `Member`s (anything with `arch` and a `weights` field)
                  root=None, # where inputs are attached (default: Kaggle's), searched with HF_HUB_CACHE if set
                  depth:int=6) -> list:
@@ -159,9 +181,9 @@ def find_weights(members:list, # ensemble `Member`s (anything with `arch` and a 
     for m in members:
         if getattr(m, 'weights', None) is not None: out.append(m); continue
         if m.arch not in picked:
-            hits = [f for n in _names(m.arch) for f in files if _named(f) == n]
+            hits = _latest([f for n in _names(m.arch) for f in files if _names_match(f, n)])
             picked[m.arch] = check_weights(m.arch, hits[0]) if hits else None
-            more = f' (and {len(hits) - 1} more: {hits[1]}, ...)' if len(hits) > 1 else ''
+            more = _versions(hits) or (f' (and {len(hits) - 1} more: {hits[1]}, ...)' if len(hits) > 1 else '')
             who = f"{m.arch} ({count[m.arch]} members)" if count[m.arch] > 1 else m.arch
             print(f"find_weights: {who}: {hits[0]}{more}" if hits else
                   f"find_weights: {who}: none under {' or '.join(map(str, roots))} (looked for "
