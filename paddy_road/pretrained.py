@@ -61,6 +61,10 @@ def _names_match(fn:Path, name:str) -> bool: return _norm(name) in map(_norm, _n
 def _shapes(fn:Path, arch:str) -> dict:
     "{tensor name: shape} from a safetensors file's header, no tensor loaded."
     from safetensors import safe_open
+    with open(fn, 'rb') as f: magic = f.read(4)
+    if magic[:2] == b'PK' or magic[:1] == b'\x80': raise WeightsRefused(   # torch.save's zip, or a bare pickle
+        f"weights {fn} for {arch} are a pickle (torch.save), which paddy_road never loads (unpickling can run code): "
+        f"give timm's model.safetensors for {hub_name(arch)}.")
     try:
         with safe_open(str(fn), framework='pt') as f: return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
     except Exception as e: raise WeightsRefused(
@@ -83,11 +87,37 @@ def weights_available(arch:str, timeout:float=3.) -> str|None:
 class WeightsUnavailable(RuntimeError):
     "Pretrained weights that can't be had here: not in the cache, and no network (or `HF_HUB_OFFLINE`)."
 
+def _as_safetensors(fn:Path) -> Path:
+    "`fn` (checked to be safetensors by its bytes) under a .safetensors name, which is how timm decides to read it so."
+    if fn.suffix == '.safetensors': return fn
+    from .core import cache_dir
+    import hashlib
+    tag = hashlib.sha1(str(fn.resolve()).encode()).hexdigest()[:12]   # one link per file, in every process
+    link = cache_dir()/'weights'/f'{fn.stem}-{tag}.safetensors'
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not (link.is_symlink() and link.resolve() == fn.resolve()):
+        link.unlink(missing_ok=True); link.symlink_to(fn.resolve())
+    return link
+
+def _check_cached(arch:str):
+    "timm's own cached file for `arch` gets the check an attached one gets; a broken one is named, with what to do."
+    from huggingface_hub import try_to_load_from_cache
+    hub = hub_name(arch)
+    got = [p for f in ('model.safetensors', 'pytorch_model.bin')
+           if isinstance(p := try_to_load_from_cache(hub, f), str)]
+    if not got or not got[0].endswith('.safetensors'): return   # a .bin: timm loads it with weights_only=True
+    try: check_weights(arch, got[0])
+    except WeightsRefused as e: raise WeightsRefused(
+        f"{e} It is timm's own cached copy: delete it ({Path(got[0]).resolve()}, and its link {got[0]}); the hub "
+        "fetches it again when the internet is on.") from None
+
 def check_pretrained(arch:str, weights=None, # a local copy of the weights (a file, or a folder holding one)
                     ) -> dict:
     "Keywords for timm to load `arch`'s pretrained weights; raises at once when it can't, or when `weights` don't fit."
-    if weights is not None: return dict(pretrained_cfg_overlay=dict(file=str(check_weights(arch, weights))))
-    if weights_available(arch) is not None: return {}
+    if weights is not None: return dict(pretrained_cfg_overlay=dict(file=str(_as_safetensors(check_weights(arch,
+                                                                                                         weights)))))
+    if (where := weights_available(arch)) == 'cached': _check_cached(arch)
+    if where is not None: return {}
     raise WeightsUnavailable(
         f"pretrained weights for {arch} are not in the cache and huggingface.co can't be reached (no network, or "
         f"HF_HUB_OFFLINE is set): pass pretrained=False to train from random weights, or give a local copy of "

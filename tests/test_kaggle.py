@@ -133,3 +133,32 @@ def test_find_weights_also_searches_hf_hub_cache(tmp_path, monkeypatch, capsys):
     assert got[0].weights == r10 and capsys.readouterr().out == f'find_weights: resnet10t: {r10}\n'
     monkeypatch.delenv('HF_HUB_CACHE')
     assert find_weights([Member('resnet10t', 32)], root=tmp_path/'input')[0].weights is None
+
+def test_weights_are_judged_by_their_bytes_not_their_name(paddy, tmp_path, monkeypatch):
+    "safetensors bytes named model.bin are loaded as safetensors; a pickle under a .safetensors name is refused."
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1'); monkeypatch.setenv('PADDY_ROAD_CACHE', str(tmp_path/'cache'))
+    st = save('resnet18', tmp_path/'st'/'model.safetensors')
+    bin_ = tmp_path/'renamed'/'model.bin'; bin_.parent.mkdir(); bin_.write_bytes(st.read_bytes())
+    learn = train_learner('resnet18', 32, path=paddy, weights=bin_, bs=16, num_workers=0)
+    assert body_equals_file(learn, st) == []                     # timm read it as safetensors, bit for bit
+    pk = tmp_path/'pk'/'model.safetensors'; pk.parent.mkdir()
+    torch.save(timm.create_model('resnet18', pretrained=False).state_dict(), pk)
+    with pytest.raises(WeightsRefused, match=rf"^weights {pk} for resnet18 are a pickle \(torch.save\), which "
+                                             r"paddy_road never loads \(unpickling can run code\)"):
+        train('resnet18', 32, path=tmp_path/'no-data-read-yet', weights=pk)
+
+def test_timms_own_cached_file_is_checked_like_an_attached_one(tmp_path, monkeypatch):
+    "A truncated model.safetensors in the HF cache (no weights= given): one line naming it and what to do."
+    from paddy_road.pretrained import check_pretrained
+    cache = tmp_path/'hf'
+    snap = cache/'models--timm--resnet10t.c3_in1k'/'snapshots'/'9a'
+    fn = save('resnet10t', snap/'model.safetensors')
+    fn.write_bytes(fn.read_bytes()[:fn.stat().st_size // 2])   # a download cut short
+    refs = cache/'models--timm--resnet10t.c3_in1k'/'refs'; refs.mkdir(); (refs/'main').write_text('9a')
+    monkeypatch.setenv('HF_HUB_CACHE', str(cache)); monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    import huggingface_hub.constants as hc
+    monkeypatch.setattr(hc, 'HF_HUB_CACHE', str(cache))
+    with pytest.raises(WeightsRefused, match=rf"^weights {fn} for resnet10t: not a safetensors file .* It is timm's "
+                                             r"own cached copy: delete it \(.*\); the hub fetches it again when the "
+                                             r"internet is on\.$"):
+        check_pretrained('resnet10t')
