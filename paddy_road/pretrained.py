@@ -105,7 +105,7 @@ def _check_cached(arch:str):
     hub = hub_name(arch)
     got = [p for f in ('model.safetensors', 'pytorch_model.bin')
            if isinstance(p := try_to_load_from_cache(hub, f), str)]
-    if not got or not got[0].endswith('.safetensors'): return   # a .bin: timm loads it with weights_only=True
+    if not got or not got[0].endswith('.safetensors') or not Path(got[0]).is_file(): return   # a .bin: weights_only
     try: check_weights(arch, got[0])
     except WeightsRefused as e: raise WeightsRefused(
         f"{e} It is timm's own cached copy: delete it ({Path(got[0]).resolve()}, and its link {got[0]}); the hub "
