@@ -161,3 +161,23 @@ def test_train_under_no_grad_is_one_line(paddy):
     with torch.no_grad(), pytest.raises(RuntimeError, match=r"^gradients are off here \(a torch.no_grad\(\) or "
                                                             r"torch.inference_mode\(\) block around this call\)"):
         train('resnet10t', 32, path=paddy, pretrained=False, tiny=True, epochs=1)
+
+@pytest.mark.parametrize('bad, exc', [(0, ValueError), (-1, ValueError), (float('nan'), ValueError), ('30', TypeError),
+                                      (True, TypeError)])
+def test_bags_stall_limit_is_checked_first(paddy, tmp_path, bad, exc):
+    with pytest.raises(exc, match=rf"^stall_s={bad!r}: it must be a finite number at least 1 \(seconds a worker may "
+                                  r"go without a batch; None\)\.$"):
+        bag(FOUR, paddy, tmp_path, trainer=FakeTrainer(), stall_s=bad)
+    assert not list(tmp_path.glob('*'))
+
+@pytest.mark.parametrize('kw, exc, said', [
+    (dict(stall_s=0), ValueError, 'stall_s=0: it must be a finite number above 0 (seconds; None: no limit).'),
+    (dict(stall_s=float('inf')), ValueError,
+     'stall_s=inf: it must be a finite number above 0 (seconds; None: no limit).'),
+    (dict(until=-5), ValueError, 'until=-5: it must be a finite number at least 0 (a time.time()).'),
+    (dict(until='soon'), TypeError, "until='soon': it must be a finite number at least 0 (a time.time()).")])
+def test_spawn_eachs_watch_arguments_are_checked_first(kw, exc, said):
+    from paddy_road.launch import spawn_each
+    with pytest.raises(exc) as e:
+        spawn_each(lambda a, r: None, None, 1, gpus=0, **kw)
+    assert str(e.value) == said
