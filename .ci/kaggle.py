@@ -25,8 +25,9 @@ card", lists every `torch.cuda.is_available()` branch with the CPU test that rea
 - no GPU: the models train on the CPU in fp32 (fastai's mixed precision is CUDA's autocast and GradScaler), workers
   are not pinned to a GPU (`CUDA_VISIBLE_DEVICES`), the memory cells predict for a T4 instead of measuring, and bag's
   feed note (GPUs waiting for the CPU) is not said. A card run covers these: bench/two_workers.py, bench/gpu_check.py.
-- `procs=2, minutes='measure'` are given by QUICK: on a T4 x2 they are bag's defaults (a worker per GPU; 'auto' times
-  on a GPU), and a CPU has no GPU to count.
+- `procs=2, minutes='measure'` are given by QUICK when on Kaggle: on a T4 x2 they are bag's defaults (a worker per
+  GPU; 'auto' times on a GPU), and a CPU has no GPU to count. (Off Kaggle, as in the docs' run, QUICK keeps a CPU's
+  own defaults: one process, no timing.)
 - QUICK's sizes: tiny models (one block per stage, a few channels) with random weights (`pretrained=False`), one
   epoch, 137 training images. So `find_weights` is not called here: no file of pretrained weights fits a tiny model.
   It is tested on Kaggle's layouts with real files on disk in tests/test_kaggle.py, and with a real file loaded bit for

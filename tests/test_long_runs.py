@@ -43,6 +43,7 @@ def _gone(pid:int) -> bool:
     try: return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] == 'Z'
     except OSError: return True
 
+@pytest.mark.slow   # real processes, a minute of CI: job 1 runs it
 def test_a_killed_notebook_takes_its_workers_with_it(paddy, tmp_path, capsys):
     "The kernel SIGKILLed (the out-of-memory killer, a session's end) while two workers train: both gone within 10 s."
     log, out = tmp_path/'calls.log', tmp_path/'ens'

@@ -37,6 +37,7 @@ def _check(out:str, seen:Path):
     assert len(there) >= 6 and all(l[1:] == ['spawn', 'ForkDL', '2', '2'] for l in there), there  # timing and members
     assert here[0] not in {l[0] for l in there} and len({l[0] for l in there}) == 4, there  # 2 timing + 2 training
 
+@pytest.mark.slow   # job 1 only: on the newest releases, 00c_loaders' spawned-process check covers ForkDL
 def test_bag_in_fresh_workers_with_fastais_loaders_from_a_script(paddy, tmp_path):
     "A script file (with the `__main__` guard spawn needs): trained here first, then 3 members on 2 workers."
     fn, seen = tmp_path/'lesson.py', tmp_path/'seen.log'
