@@ -29,6 +29,7 @@ def test_a_micro_batch_of_one_is_refused_before_any_data_is_read(tmp_path):
                                          r"one of 1, 2, 4, 8, 16, 32\.$"):
         train('resnet10t', 32, accum=64, path=tmp_path/'no-such-data')   # the data would be the next thing read
 
+@pytest.mark.slow   # job 1 only, to keep CI short: job 2 keeps the loader and own-error checks
 def test_the_out_of_memory_ladder_stops_at_two_images_a_step(paddy, tmp_path, capsys):
     "bag's members and the timing share `next_accum`: 1, 2, ... 32 for a batch of 64, never 64 (one image a step)."
     man = bag(FOUR[:1], paddy, tmp_path, trainer=FakeTrainer(oom_below=64))
@@ -71,6 +72,7 @@ def test_a_killed_notebook_takes_its_workers_with_it(paddy, tmp_path, capsys):
     assert set(man.status) == {'ok'} and sorted(t.calls) == sorted(m.name for m in FOUR)
     assert capsys.readouterr().out.count(', left by a process that has ended).') == 2
 
+@pytest.mark.slow   # job 1 only, to keep CI short: job 2 keeps the loader and own-error checks
 def test_a_member_whose_worker_was_killed_is_tried_again_without_asking(paddy, tmp_path, capsys):
     out = tmp_path/'ens'
     first = bag(FOUR, paddy, out, trainer=FakeTrainer(kill=FOUR[1].name, delay=0.2), procs=2).set_index('key')
@@ -83,6 +85,7 @@ def test_a_member_whose_worker_was_killed_is_tried_again_without_asking(paddy, t
     assert (f'bag: {FOUR[1].name} failed in an earlier run, not through its own error (its worker '
             in capsys.readouterr().out)
 
+@pytest.mark.slow   # job 1 only, to keep CI short: job 2 keeps the loader and own-error checks
 def test_a_stuck_worker_is_stopped_at_the_stall_limit(paddy, tmp_path, capsys):
     "A member that never returns (a callback stuck): its worker stopped after stall_s, the member failed, a table back."
     stuck = FOUR[2].name

@@ -96,6 +96,7 @@ def test_a_members_own_error_is_that_members_failure(paddy, tmp_path, capsys, pr
     assert bag(FOUR, paddy, tmp_path, trainer=t, procs=procs).status.tolist()[1] == 'failed' and t.calls == []
     assert bag(FOUR, paddy, tmp_path, trainer=t, retry_failed=True).status.tolist() == ['ok'] * 4 and t.calls == [bad]
 
+@pytest.mark.slow   # job 1 only, to keep CI short: job 2 keeps the loader and own-error checks
 @pytest.mark.parametrize('procs', [1, 2])
 def test_the_same_error_twice_in_a_row_stops_the_bag(paddy, tmp_path, procs):
     "A bug that fails every member (the same type and message twice in a row): one RepeatedFailure, not 8 failures."
@@ -110,6 +111,7 @@ def test_the_same_error_twice_in_a_row_stops_the_bag(paddy, tmp_path, procs):
     man = pd.read_csv(tmp_path/'manifest.csv')              # the folder's manifest, written before the error
     assert (man.status == 'failed').sum() == len(failed)
 
+@pytest.mark.slow   # job 1 only, to keep CI short: job 2 keeps the loader and own-error checks
 def test_the_feed_check_in_a_fresh_worker_with_loader_processes(paddy):
     "bag's feed note measures the item pipeline in a worker with one loader process per core: it runs there."
     from paddy_road.feed import feed_rate
