@@ -10,6 +10,7 @@ from .claims import *
 from .onkaggle import *
 from .loaders import *
 from .synth import *
+from .datacheck import *
 from .data import *
 from .feed import *
 from .submit import *
@@ -37,9 +38,9 @@ from .cli import *
 __all__ = ['ROOMS', 'ROOM_ONLY']
 
 # %% ../nbs/14_all.ipynb #e5f6a7b8
-ROOMS = ('core', 'claims', 'onkaggle', 'loaders', 'synth', 'data', 'feed', 'submit', 'launch', 'accum', 'recover',
-         'pretrained', 'train', 'gpu', 'memtrace', 'memplan', 'ensemble', 'store', 'plan', 'bagwork', 'bag', 'xent',
-         'multitarget', 'collab', 'lazyadam', 'fastcollab', 'cli')
+ROOMS = ('core', 'claims', 'onkaggle', 'loaders', 'synth', 'datacheck', 'data', 'feed', 'submit', 'launch', 'accum',
+         'recover', 'pretrained', 'train', 'gpu', 'memtrace', 'memplan', 'ensemble', 'store', 'plan', 'bagwork', 'bag',
+         'xent', 'multitarget', 'collab', 'lazyadam', 'fastcollab', 'cli')
 # Names that stay in their room (`from paddy_road.gpu import probe`): the library's own plumbing, and generic words a
 # student's notebook may use for something else (`drop`, `claim`, `launch`, `probe`, `evaluate`, `softmax`, ...).
 ROOM_ONLY = set("""
@@ -62,6 +63,7 @@ demo_ensemble demo_collab demo_memory demo_data format_summary UsageError usage 
 restore_autocast OOM_ADVICE oom_message RATE_SOURCES CARD_SPEED_SOURCES warm_cuda Ended say check_crossing AUTO_ACCUM
 auto_accum resolve_accum SAME_MEMBER_ANY lines_to ATTACH ACCELERATOR kaggle_root kaggle_input is_paddy_folder
 is_synthetic hub_name weights_file check_weights check_members_weights LOADER_START ForkDL RepeatedFailure
-MIN_MICRO accums_for next_accum beat NOT_ITS_OWN not_its_own SEARCH_DEPTH""".split())
+MIN_MICRO accums_for next_accum beat NOT_ITS_OWN not_its_own SEARCH_DEPTH CHECK_VERSION listing_digest
+checked_paddy""".split())
 __all__ = ['ROOMS'] + [n for r in ROOMS for n in _importlib.import_module(f'paddy_road.{r}').__all__
                        if n not in ROOM_ONLY]

@@ -13,6 +13,7 @@ import numpy as np, pandas as pd
 import torch
 from .core import DISEASES, LESSON_BS, check_room, free_gpu, is_oom, next_accum, writable_dir
 from .data import kfold_names, paddy_path, tst_files
+from .datacheck import checked_paddy
 from .claims import _read_claim, alive
 from .launch import Ended, beat, say
 from fastai.callback.core import Callback
@@ -47,7 +48,9 @@ class BagJob:
 
 def _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, started, kw, **train) -> BagJob:
     "The run's `BagJob`: the data found, out_dir made and writable, each member's key and config."
-    path, store = paddy_path(path, quiet=True), Store(out_dir).create()
+    path = paddy_path(path, quiet=True)
+    checked_paddy(path)   # before out_dir is made: a damaged copy stops with check_paddy's line, nothing written
+    store = Store(out_dir).create()
     writable_dir(store.folder/'logs', 'out_dir/logs')   # each member's log goes there: a file in its place, said now
     ids, n_train = [f.name for f in tst_files(path)], len(pd.read_csv(path/'train.csv'))
     bs, accum = kw.get('bs', LESSON_BS), train.pop('accum')   # 'auto': each member's own pick, for the card in use

@@ -10,7 +10,8 @@ from pathlib import Path
 from fastcore.script import anno_parser
 from .core import DiskFull, cache_dir, check_arch, check_num, check_size, writable_dir
 from .synth import synth_paddy, synth_ratings, synthetic_test_error
-from .data import check_paddy, find_paddy, paddy_path
+from .data import find_paddy, paddy_path
+from .datacheck import check_paddy, checked_paddy
 
 # %% auto #0
 __all__ = ['DEMO_STAGES', 'demo_train', 'demo_multitarget', 'demo_ensemble', 'demo_collab', 'demo_memory', 'demo_data',
@@ -135,7 +136,7 @@ def demo_data(path=None, download='auto') -> dict:
     t0 = time.time()
     p, source = find_paddy(path, download)
     print(f'paddy_road: data from {source}: {p}')
-    summ = check_paddy(p)
+    summ = checked_paddy(p)   # what train and bag check again: remembered, so done once
     return dict(path=p, source=source, n_train=summ['n_train'], n_test=summ['n_test'], seconds=time.time()-t0)
 
 # %% ../nbs/13_cli.ipynb #e2d9b1eb

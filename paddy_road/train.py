@@ -11,6 +11,7 @@ from .core import (LESSON_BS, check_accum, check_arch, check_cuda_arch, check_nu
                              next_accum, timm_name)
 from .onkaggle import no_gpu
 from .data import paddy_dls, paddy_path, tst_files
+from .datacheck import checked_paddy
 from .launch import alone, gloo_broadcast, init_worker, launch
 from .accum import GradAccum
 from .recover import AUTO_ACCUM, left_as_found
@@ -125,6 +126,7 @@ def train_learner(arch:str, size, item=None, # an int (squish-resize to it) or a
     if pretrained and weights is not None: check_weights(arch, weights)   # another arch's file: refused now
     no_gpu('train')
     path = paddy_path(path, quiet=True)
+    checked_paddy(path)   # a damaged copy stops here, with check_paddy's line; once per folder
     if split_seed is None:  # random, but on record
         split_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     if seed is not None: set_seed(seed, reproducible=True)
