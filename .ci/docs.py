@@ -255,21 +255,21 @@ def fix_fragments(site:Path):
         f.write_text(re.sub(r'href="([\w.-]+\.html)#([^"]+)"', fix, f.read_text()))
 
 def api_page(pages:dict) -> str:
-    "Every public name of every room: what it is, its first line of documentation, and where it is documented."
+    "Every public name of every module: what it is, its first line of documentation, and where it is documented."
     import importlib, inspect
     from paddy_road._modidx import d as modidx
     syms = {k: v[0] for m in modidx['syms'].values() for k, v in m.items()}
     rows, stems = [], {page(s)[:-5]: s for s in pages}
-    for room in importlib.import_module('paddy_road.all').ROOMS:
-        mod = importlib.import_module(f'paddy_road.{room}')
-        if room not in stems: continue
-        rows.append(f'<h2 id="{room}"><a href="{room}.html">paddy_road.{room}</a></h2>'
-                    f'<p>{html.escape(pages[stems[room]]["subtitle"])}</p><table>')
+    for mod_name in importlib.import_module('paddy_road.all').MODULES:
+        mod = importlib.import_module(f'paddy_road.{mod_name}')
+        if mod_name not in stems: continue
+        rows.append(f'<h2 id="{mod_name}"><a href="{mod_name}.html">paddy_road.{mod_name}</a></h2>'
+                    f'<p>{html.escape(pages[stems[mod_name]]["subtitle"])}</p><table>')
         for n in mod.__all__:
             o = getattr(mod, n)
             kind = 'class' if inspect.isclass(o) else 'function' if callable(o) else type(o).__name__
             doc = (inspect.getdoc(o) or '').split('\n')[0] if kind in ('class', 'function') else ''
-            link = syms.get(f'paddy_road.{room}.{n}', f'{room}.html')
+            link = syms.get(f'paddy_road.{mod_name}.{n}', f'{mod_name}.html')
             rows.append(f'<tr><td style="text-align:left"><a href="{link}"><code>{html.escape(n)}</code></a></td>'
                         f'<td style="text-align:left">{kind}</td>'
                         f'<td style="text-align:left">{html.escape(doc)}</td></tr>')
@@ -288,7 +288,7 @@ def build_site(results:list):
         items = [(page(s), 'Home' if s == 'index' else f"{s.split('_')[0]} {pages[s]['title']}") for s in order]
         items.insert(1, ('api.html', 'API: every public name'))
         n = 2 + sum(s in lessons for s in order)   # the lesson's notebooks, then the library's
-        items[2:2], items[n + 1:n + 1] = [(None, "The lesson's notebooks")], [(None, 'The library, room by room')]
+        items[2:2], items[n + 1:n + 1] = [(None, "The lesson's notebooks")], [(None, 'The library, module by module')]
         return '\n'.join(f'<li class="sec">{html.escape(t)}</li>' if u is None else
                          f'<li{" class=here" if u == here else ""}><a href="{u}">{html.escape(t)}</a></li>'
                          for u, t in items)
@@ -296,7 +296,7 @@ def build_site(results:list):
         body = anchors(local_links((WORK/'html'/f'{s}.html').read_text()))
         (SITE/page(s)).write_text(PAGE.format(title=html.escape(pages[s]['title']), css=CSS, pyg=pyg, nav=nav(page(s)),
                                               subtitle=html.escape(pages[s]['subtitle']), body=body))
-    (SITE/'api.html').write_text(PAGE.format(title='API', subtitle='Every public name of every room, and where it '
+    (SITE/'api.html').write_text(PAGE.format(title='API', subtitle='Every public name of every module, and where it '
                                              'is documented.', css=CSS, pyg=pyg, nav=nav('api.html'),
                                              body=api_page(pages)))
     fix_fragments(SITE)

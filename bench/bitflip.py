@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Bit flips in a member file: each flipped file read back the way the bag reads it, now and before the store room.
+"""Bit flips in a member file: each flipped file read back the way the bag reads it, now and before the store module.
 
 Two files: a small member (3 test images, 2 validation images, every bit flipped in turn) and one of the real
 competition's shape (3,469 test images, 2,081 validation images, `--sample` bits at random). Each flip is counted as

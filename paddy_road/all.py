@@ -5,65 +5,49 @@
 # %% ../nbs/14_all.ipynb #b2c3d4e5
 from __future__ import annotations
 import importlib as _importlib
-from .core import *
-from .claims import *
-from .onkaggle import *
-from .loaders import *
-from .synth import *
-from .datacheck import *
-from .data import *
-from .feed import *
-from .submit import *
-from .launch import *
-from .accum import *
-from .recover import *
-from .pretrained import *
-from .train import *
-from .gpu import *
-from .memtrace import *
-from .memplan import *
-from .ensemble import *
-from .store import *
-from .plan import *
-from .bagwork import *
-from .bag import *
-from .xent import *
-from .multitarget import *
-from .collab import *
-from .lazyadam import *
-from .fastcollab import *
-from .cli import *
 
 # %% auto #0
-__all__ = ['ROOMS', 'ROOM_ONLY']
+__all__ = ['MODULES', 'ROOMS', 'FOR_STUDENTS']
 
 # %% ../nbs/14_all.ipynb #e5f6a7b8
-ROOMS = ('core', 'claims', 'onkaggle', 'loaders', 'synth', 'datacheck', 'data', 'feed', 'submit', 'launch', 'accum',
-         'recover', 'pretrained', 'train', 'gpu', 'memtrace', 'memplan', 'ensemble', 'store', 'plan', 'bagwork', 'bag',
-         'xent', 'multitarget', 'collab', 'lazyadam', 'fastcollab', 'cli')
-# Names that stay in their room (`from paddy_road.gpu import probe`): the library's own plumbing, and generic words a
-# student's notebook may use for something else (`drop`, `claim`, `launch`, `probe`, `evaluate`, `softmax`, ...).
-ROOM_ONLY = set("""
-check_num check_size check_codes check_arch check_accum first_few cache_dir read_csv DiskFull check_room disk_full
-OutOfMemory free_memory check_memory atomic_write writable_dir FileRefused read_regular is_oom reachable check_cuda_arch
-item_hw item_desc CLAIM_BEAT_S CLAIM_STALE_S CLAIM_YOUNG_S alive drop Claim take_over claim holder SYNTH_VERSION
-VARIETY_FLOOR leaf_colour synth_image kaggle_credentials bad_image read_train_csv TrainCsvColumn ImageCsvColumn InNames
-label_files tst_files in_launch local_rank launch init_worker alone as_worker launch_each gloo_broadcast TINY
-use_pretrained NCHWBody fix_nhwc check_batches timm_model tiny_kwargs check_tiny check_fit PUBLISHED CARD_SOURCES
-process_mib StopAfter probe PREDICTOR_VERSION SHIPPED_TRACES MEASURED_OVERHEAD LiveMem cuda_autocast measure_cpu_mem
-calibrate leave_one_out overhead_for shipped_configs ship_traces check_member check_models train_member member_key
-member_config MemberRecord config_diff preds_differ oob MEMBER_EXT FAILURE_EXT CLAIM_EXT MAX_MEMBER_BYTES Store
-member_bytes parse_member read_member Wanted MemberState kaggle_inputs resume_sources PartialEnsemble manifest
-KAGGLE_SESSION_H SAFETY_H DEFAULT_BUDGET_S TTA_PASSES TIMM_RTX3090 LESSON_EPOCH_S Stopwatch published_ips epoch_secs
-lesson_card_factor card_speed feed_check BagJob softmax logsumexp log_softmax nll cross_entropy binary_cross_entropy
-binary_cross_entropy_with_logits target_sizes HeadError HeadLoss movielens_format check_ratings dot_parts BLOCK
-DRIFT_STEPS one_cycle Schedule schedule LazyState lazy_state lazy_step_torch catch_up numba_available numba_why
-lazy_epoch_numba BYTES_PER_RATING ENGINES FusedAdam dot_grads evaluate DEMO_STAGES demo_train demo_multitarget
-demo_ensemble demo_collab demo_memory demo_data format_summary UsageError usage console DEVICE_TYPES autocast_state
-restore_autocast OOM_ADVICE oom_message RATE_SOURCES CARD_SPEED_SOURCES warm_cuda Ended say check_crossing AUTO_ACCUM
-auto_accum resolve_accum SAME_MEMBER_ANY lines_to ATTACH ACCELERATOR kaggle_root kaggle_input is_paddy_folder
-is_synthetic hub_name weights_file check_weights check_members_weights LOADER_START ForkDL RepeatedFailure
-MIN_MICRO accums_for next_accum beat NOT_ITS_OWN not_its_own SEARCH_DEPTH CHECK_VERSION listing_digest
-checked_paddy""".split())
-__all__ = ['ROOMS'] + [n for r in ROOMS for n in _importlib.import_module(f'paddy_road.{r}').__all__
-                       if n not in ROOM_ONLY]
+MODULES = ('core', 'claims', 'onkaggle', 'loaders', 'synth', 'datacheck', 'data', 'feed', 'submit', 'launch', 'accum',
+           'recover', 'pretrained', 'models', 'cards', 'memtrace', 'train', 'gpu', 'memplan', 'ensemble', 'plan', 'store',
+           'bagwork', 'bag', 'xent', 'multitarget', 'collab', 'lazyadam', 'fastcollab', 'cli')   # in import order
+ROOMS = MODULES   # its old name
+
+# What a student's star import brings, and the one place it is written: each module's names for a student's notebook.
+# Everything else stays in its module (`from paddy_road.gpu import probe`): the library's plumbing, the console scripts
+# (`paddy_check` is `check_paddy` for a terminal), and generic words a notebook may use for something else.
+FOR_STUDENTS = dict(
+    core='LABEL_COUNTS VARIETY_COUNTS AGES DISEASES VARIETIES SMALLEST N_TRAIN N_TEST IMAGE_SIZE COMPETITION '
+         'TRAIN_COLS LESSON_BS LESSON_ITEM item_tfm timm_name free_gpu',
+    onkaggle='download_paddy on_kaggle find_competition no_gpu',
+    synth='MOVIELENS_SHAPES synth_paddy synthetic_test_error synth_ratings movielens_like',
+    datacheck='PaddyDataError check_paddy',
+    data='get_variety find_paddy paddy_path kfold_names paddy_dls',
+    feed='feed_rate resize_cache',
+    submit='submission check_submission',
+    launch='spawn_each',
+    accum='accumulate GradAccum',
+    recover='GPUOutOfMemory left_as_found',
+    pretrained='WeightsUnavailable WeightsRefused find_weights check_pretrained',
+    cards='LESSON_LARGE CARDS DEFAULT_CARD find_card gpu_budget',
+    memtrace='predict_mem predict_gpu_mib pick_accum',
+    train='paddy_learner train_learner fit_recipe train TrainingFailed StopOnNaN train_and_predict train_parallel',
+    gpu='report_gpu gpu_mem',
+    memplan='accum_sweep plot_accum_sweep card_table plot_card_table',
+    ensemble='Member lesson_members members_from MemberResult EnsemblePreds weighted_mean',
+    store='average_members oob_error load_member member_table',
+    plan='member_minutes time_members plan_bag plan_table plot_plan published_minutes',
+    bag='bag',
+    multitarget='multitarget_dls disease_loss variety_loss combine_loss disease_err variety_err MultiTargetLoss '
+                'head_metrics multi_target_learner predict_heads MultiInterpretation',
+    collab='load_movielens find_movielens movielens_path crosstab collab_dls DotProduct DotProductBiasEmb '
+           'create_params DotProductBias fit_collab movie_biases similar_movies pca_plot CollabNN emb_sizes '
+           'recommend',
+    fastcollab='TensorDL tensor_dls fit_fast wd_sweep',
+)
+for _m, _names in FOR_STUDENTS.items():
+    _mod = _importlib.import_module(f'paddy_road.{_m}')
+    globals().update({_n: getattr(_mod, _n) for _n in _names.split()})
+__all__ = [_n for _names in FOR_STUDENTS.values() for _n in _names.split()]

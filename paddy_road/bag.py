@@ -11,11 +11,11 @@ from .core import DiskFull, check_accum, check_cuda_arch, check_num
 from .onkaggle import no_gpu
 from .pretrained import check_members_weights
 from .launch import as_worker, check_crossing, in_launch, launch_each, lines_to, say
-from .train import check_tiny
+from .models import check_tiny
 from .ensemble import Member, MemberRecord, check_member, config_diff, member_key, members_from, train_member
 from .store import Wanted, resume_sources
 from .plan import DEFAULT_BUDGET_S, session_start, plan_bag, plan_table
-from .bagwork import (BagJob, _after_workers, _feed_note, _job, _measured_minutes, _time_share, _work,
+from .bagwork import (BagJob, after_workers, feed_note, bag_job, measured_minutes, time_share, work_share,
                                 not_its_own)
 
 # %% auto #0
@@ -100,11 +100,11 @@ def _estimates(job:BagJob, minutes, launcher) -> dict:
     todo, measured = [w for w in job.wanted if not job.store.settled(w)], minutes == 'measure'
     if not todo: return {}   # every member settled (resumed, kept): nothing to time, nothing to plan
     if measured:
-        launch_each(_time_share, job, job.procs, launcher, logs=job.store.folder/'logs')
+        launch_each(time_share, job, job.procs, launcher, logs=job.store.folder/'logs')
         todo = [w for w in todo if job.store.timing_file(w.key).is_file()]   # one that ran out of memory is not timed
         for w in todo: w.config['accum'] = max(w.config['accum'], int(job.store.timing(w.key).get('accum', 1)))
-        minutes = {w.key: _measured_minutes(job, w) for w in todo}
-        _feed_note(job, todo)
+        minutes = {w.key: measured_minutes(job, w) for w in todo}
+        feed_note(job, todo)
         job.store.clear_timing()
     left = max(0., job.deadline - time.time()) / 60 if job.deadline else float('inf')
     how = 'measured on this card (time_members)' if measured else 'given'
@@ -187,7 +187,7 @@ def _launched(job:BagJob, sources:list, retry_failed:bool, minutes) -> pd.DataFr
     state.wait_for_everyone()
     job.run = job.store.run_id() or job.run  # the main process's: one run, one id
     if isinstance(minutes, dict): job.est = {k: 60 * v for k, v in minutes.items()}
-    as_worker(_work, job)
+    as_worker(work_share, job)
     state.wait_for_everyone()
     if state.is_main_process: job.store.write_manifest()
     return _account(job)
@@ -217,7 +217,7 @@ def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12,
     if pretrained and trainer is train_member: _check_reachable(members, kwargs)   # here, whatever procs, not later
     sources = resume_sources(resume_from, out_dir)
     started = session_start() if started is None else started
-    job = _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, started, kwargs, epochs=epochs,
+    job = bag_job(members, path, out_dir, folds, fold_seed, trainer, time_budget, started, kwargs, epochs=epochs,
                accum=accum, lr=lr, pretrained=pretrained)
     if in_launch(): return _launched(job, sources, retry_failed, minutes)
     job.procs = procs or max(1, torch.cuda.device_count())
@@ -229,7 +229,7 @@ def bag(members:list|dict, path=None, out_dir='ensemble', epochs:int=12,
     watch = dict(stall_s=stall_s, until=job.deadline) if launcher is None else {}
     try:
         if any(not job.store.settled(w) for w in job.wanted):   # else no worker is started for nothing
-            with lines_to(_Follow(job)): _after_workers(job, launch_each(_work, job, job.procs, launcher,
+            with lines_to(_Follow(job)): after_workers(job, launch_each(work_share, job, job.procs, launcher,
                                                                          logs=job.store.folder/'logs', **watch))
     except BaseException:
         try: job.store.write_manifest()

@@ -24,7 +24,8 @@ from .plan import feed_check, member_minutes, time_members
 from .feed import feed_rate
 
 # %% auto #0
-__all__ = ['NOT_ITS_OWN', 'BagJob', 'RepeatedFailure', 'not_its_own']
+__all__ = ['NOT_ITS_OWN', 'BagJob', 'bag_job', 'RepeatedFailure', 'not_its_own', 'after_workers', 'work_share', 'time_share',
+           'measured_minutes', 'feed_note']
 
 # %% ../nbs/08c_bagwork.ipynb #fdfeb0bf
 @dataclass
@@ -46,7 +47,7 @@ class BagJob:
     adopted: dict = field(default_factory=dict) # member key -> the earlier run's folder it was resumed from
     started: float = 0. # time.time() when this run's workers began: a claim made since, by a dead process, was theirs
 
-def _job(members, path, out_dir, folds, fold_seed, trainer, time_budget, started, kw, **train) -> BagJob:
+def bag_job(members, path, out_dir, folds, fold_seed, trainer, time_budget, started, kw, **train) -> BagJob:
     "The run's `BagJob`: the data found, out_dir made and writable, each member's key and config."
     path = paddy_path(path, quiet=True)
     checked_paddy(path)   # before out_dir is made: a damaged copy stops with check_paddy's line, nothing written
@@ -153,7 +154,7 @@ def not_its_own(error:str|None) -> bool:
     "Whether a recorded failure came from outside the member (its worker killed, the budget spent): retried next run."
     return bool(error) and error.startswith('its worker ') and any(s in error for s in NOT_ITS_OWN)
 
-def _after_workers(job:BagJob, ended):
+def after_workers(job:BagJob, ended):
     "Each fresh worker that raised or died: the member it held recorded as failed, and said; a repeated failure raised."
     ended = [e for e in ended if isinstance(e, Ended)] if isinstance(ended, list) else []   # a launcher's: None
     for e in ended:
@@ -200,7 +201,7 @@ def _repeated(job:BagJob, last:tuple, key:str, e:Exception) -> RepeatedFailure:
         f"not one member, and it would fail every member, so the bag stops here. Its log: {_log_of(job, key)}. "
         "Fix it, then run bag again with retry_failed=True.")
 
-def _work(job:BagJob, rank:int=0) -> list:
+def work_share(job:BagJob, rank:int=0) -> list:
     "This process's share: each unsettled, unclaimed member in order that fits; again while others' claims remain."
     with _beating(): return _share(job)
 
@@ -223,7 +224,7 @@ def _share(job:BagJob) -> list:
         if len(trained) == before or not any(st.holder(w.key) for w in job.wanted if not st.settled(w)): return trained
 
 # %% ../nbs/08c_bagwork.ipynb #0fe8f048
-def _time_share(job:BagJob, rank:int):
+def time_share(job:BagJob, rank:int):
     "Time this process's share of the unsettled members (every procs-th); out of memory: double the accum, as training."
     with _beating(): _time_each(job, rank)
 
@@ -241,13 +242,13 @@ def _time_each(job:BagJob, rank:int):
                 say(f'bag: timing {w.key}: out of GPU memory at accum {a}; trying accum {more}.'); a = more; continue
             job.store.save_timing(w.key, rates | dict(accum=a)); break
 
-def _measured_minutes(job:BagJob, w:Wanted) -> float:
-    "Minutes of member `w` from the rates `_time_share` measured."
+def measured_minutes(job:BagJob, w:Wanted) -> float:
+    "Minutes of member `w` from the rates `time_share` measured."
     r = job.store.timing(w.key)
     return member_minutes(r['train_ips'], r['infer_ips'], w.config['epochs'], w.config['pretrained'],
                           n_train=job.n_train, n_test=len(w.ids), valid_pct=1 / len(job.folds) if job.folds else 0.2)
 
-def _feed_note(job:BagJob, todo:list):
+def feed_note(job:BagJob, todo:list):
     "Say so when the GPUs would wait for the CPUs: the fastest measured inference against this machine's pipeline."
     if not todo or not torch.cuda.is_available(): return   # no GPU to wait: the note would compare two CPU speeds
     rate, item = max(job.store.timing(w.key)['infer_ips'] for w in todo), job.members[job.wanted.index(todo[0])].item

@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_cli.ipynb #66796c5e
 from __future__ import annotations
-import functools, re, sys, time, warnings
+import functools, inspect, re, sys, time, warnings
 from contextlib import contextmanager
 from pathlib import Path
 from fastcore.script import anno_parser
@@ -68,6 +68,7 @@ def demo_multitarget(path, arch:str='resnet10t', size:int=48, item:int=64, epoch
     from paddy_road.train import fit_recipe, loader_kw
     from paddy_road.multitarget import multitarget_dls, multi_target_learner
     from paddy_road.recover import left_as_found
+    from paddy_road.memtrace import oom_advice
     t0, pre = time.time(), use_pretrained(arch, pretrained)
     set_seed(seed, reproducible=True)
     def fit():   # whatever it raises, the process is left as it was found
@@ -75,7 +76,7 @@ def demo_multitarget(path, arch:str='resnet10t', size:int=48, item:int=64, epoch
                                      pretrained=pre)
         fit_recipe(learn, epochs, lr, pre)
         return dict(zip(learn.recorder.metric_names[2:], learn.validate()))  # valid_loss, then the metrics
-    v = left_as_found(fit, config=dict(arch=arch, size=size, item=item, bs=bs))
+    v = left_as_found(fit, config=dict(arch=arch, size=size, item=item, bs=bs), advice=oom_advice)
     return dict(arch=arch, disease_error=float(v['disease_err']), variety_error=float(v['variety_err']),
                 seconds=time.time()-t0)
 
@@ -122,7 +123,7 @@ def demo_memory(arch:str='resnet10t', size:int=48, item:int=64,
                 gpu='auto', # the card to plan for: 'auto' (the card in use, else Kaggle's T4), a card's name, or MiB
                ) -> dict:
     "Predicted accumulation and MiB for the demo model and the lesson's large configs on the card `gpu`."
-    from paddy_road.gpu import LESSON_LARGE, gpu_budget
+    from paddy_road.cards import LESSON_LARGE, gpu_budget
     from paddy_road.memtrace import pick_accum
     t0, budget = time.time(), gpu_budget(gpu)
     rows = [pick_accum(arch, size, item=item, gpu=gpu)] + [pick_accum(a, s, gpu=gpu) for a, s in LESSON_LARGE]
@@ -226,11 +227,20 @@ def _quit(prog:str, msg:str, code:int):
     sys.exit(code)
 
 # %% ../nbs/13_cli.ipynb #5a2b9d31
+def _in_notebook() -> bool:
+    "Whether this runs in IPython (a notebook's kernel): its sys.argv is the kernel's own, not a command line."
+    ip = sys.modules.get('IPython')
+    return ip is not None and getattr(ip, 'get_ipython', lambda: None)() is not None
+
 def console(func):
     "`func` as a console script: `--help` from its docments; one line and exit 2 or 1 on an error, `--debug` for more."
     @functools.wraps(func)
-    def main(argv:list=None):
-        prog = func.__name__
+    def main(argv:list=None, **kw):
+        prog, first = func.__name__, next(iter(inspect.signature(func).parameters))
+        if argv is not None and not isinstance(argv, (list, tuple)): raise TypeError(
+            f"{prog}({argv!r}): a console script takes its command line as a list (['--{first}', ...]); in a "
+            f"notebook give keywords, {prog}({first}={argv!r}), which run it without a command line.")
+        if kw or (argv is None and _in_notebook()): return func(**kw)   # a notebook: keywords, errors raised as such
         p = anno_parser(func, prog)
         p.add_argument('--debug', action='store_true', help='on an error, show its traceback')
         p.error = lambda msg: _quit(prog, f'usage error: {msg} (see {prog} --help)', 2)
@@ -250,7 +260,7 @@ def console(func):
 # %% ../nbs/13_cli.ipynb #8d81fefa
 def _card(gpu:str):
     "The `--gpu` argument: a number of MiB, or a card's name (checked)."
-    from paddy_road.gpu import gpu_budget
+    from paddy_road.cards import gpu_budget
     gpu = float(gpu) if re.fullmatch(r'[-+]?(\d+(\.\d*)?|\.\d+|nan|inf)', gpu.strip().lower()) else gpu
     gpu_budget(gpu)
     return gpu

@@ -10,8 +10,7 @@ import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.torch_core import Module
 from fastai.layers import Embedding, sigmoid_range
-from .core import check_codes, check_num, read_csv, reachable
-from .train import check_fit
+from .core import check_codes, check_fit, check_num, read_csv, reachable
 
 # %% auto #0
 __all__ = ['movielens_format', 'load_movielens', 'find_movielens', 'movielens_path', 'crosstab', 'check_ratings', 'collab_dls',

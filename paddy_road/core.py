@@ -11,9 +11,9 @@ from pathlib import Path
 __all__ = ['LABEL_COUNTS', 'VARIETY_COUNTS', 'AGES', 'DISEASES', 'VARIETIES', 'SMALLEST', 'N_TRAIN', 'N_TEST', 'IMAGE_SIZE',
            'COMPETITION', 'TRAIN_COLS', 'LESSON_BS', 'LESSON_ITEM', 'MIN_MICRO', 'item_tfm', 'item_hw', 'item_desc',
            'check_num', 'check_size', 'check_codes', 'check_arch', 'timm_name', 'accums_for', 'check_accum',
-           'next_accum', 'first_few', 'cache_dir', 'read_csv', 'DiskFull', 'check_room', 'disk_full', 'OutOfMemory',
-           'free_memory', 'check_memory', 'atomic_write', 'writable_dir', 'FileRefused', 'read_regular', 'is_oom',
-           'free_gpu', 'reachable', 'check_cuda_arch']
+           'next_accum', 'check_fit', 'first_few', 'cache_dir', 'read_csv', 'DiskFull', 'check_room', 'disk_full',
+           'OutOfMemory', 'free_memory', 'check_memory', 'atomic_write', 'writable_dir', 'FileRefused', 'read_regular',
+           'is_oom', 'free_gpu', 'reachable', 'check_cuda_arch']
 
 # %% ../nbs/00_core.ipynb #b22ec65b
 LABEL_COUNTS = {'normal': 1764, 'blast': 1738, 'hispa': 1594, 'dead_heart': 1442, 'tungro': 1088, 'brown_spot': 965,
@@ -144,6 +144,16 @@ def check_accum(accum, # gradient accumulation: the number of micro-batches per 
 def next_accum(accum:int, bs:int=LESSON_BS) -> int|None:
     "The lesson's out-of-memory rule, for every caller: twice `accum` while the batch allows it, else None."
     return accum * 2 if accum * 2 in accums_for(bs) else None
+
+# %% ../nbs/00_core.ipynb #a9278af4
+def check_fit(epochs, lr):
+    "`epochs` a whole number of at least 1 and `lr` a finite number above 0, gradients on, or one clear error at once."
+    import torch
+    check_num(epochs, 'epochs', lo=1, integer=True, hint='the lesson: 12')
+    check_num(lr, 'lr', lo=0, above=True, hint='the lesson: 0.01')
+    if not torch.is_grad_enabled(): raise RuntimeError(
+        "gradients are off here (a torch.no_grad() or torch.inference_mode() block around this call), and a model "
+        "can't train without them: call it outside that block.")
 
 # %% ../nbs/00_core.ipynb #96f1298c
 def first_few(xs, n:int=3) -> str:

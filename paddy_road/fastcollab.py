@@ -7,11 +7,10 @@ from __future__ import annotations
 import math, time
 import numpy as np, pandas as pd
 import torch, torch.nn.functional as F
-from .core import check_codes, check_memory, check_num
+from .core import check_codes, check_fit, check_memory, check_num
 from .collab import DotProductBias, check_ratings, dot_parts
 from .lazyadam import (catch_up, lazy_epoch_numba, lazy_state, lazy_step_torch, numba_available, numba_why,
                                  one_cycle, schedule)
-from .train import check_fit
 
 # %% auto #0
 __all__ = ['BYTES_PER_RATING', 'ENGINES', 'TensorDL', 'tensor_dls', 'FusedAdam', 'dot_grads', 'fit_fast', 'evaluate', 'wd_sweep']

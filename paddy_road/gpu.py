@@ -4,80 +4,18 @@
 
 # %% ../nbs/06_gpu.ipynb #a1cbaab7
 from __future__ import annotations
-import numbers, os, re, time
-import pandas as pd
+import os, time
 import torch
 from fastai.callback.core import Callback, CancelFitException, CancelValidException
 from .core import LESSON_BS, SMALLEST, check_accum, check_cuda_arch, check_num, check_size, free_gpu, is_oom
 from .data import paddy_path
 from .recover import left_as_found
 from .train import train_learner
+from .cards import (CARDS, CARD_SOURCES, DEFAULT_CARD, LESSON_LARGE, PUBLISHED,  # noqa: F401 (old paths)
+                              find_card, gpu_budget)
 
 # %% auto #0
-__all__ = ['PUBLISHED', 'LESSON_LARGE', 'CARDS', 'CARD_SOURCES', 'DEFAULT_CARD', 'find_card', 'gpu_budget', 'report_gpu',
-           'gpu_mem', 'process_mib', 'StopAfter', 'warm_cuda', 'probe']
-
-# %% ../nbs/06_gpu.ipynb #6b78cc03
-PUBLISHED = pd.DataFrame([  # the lesson's nvidia-smi figures on Kaggle's P100, fp16, bs 64 // accum
-    ('convnext_small.fb_in22k', 128, 1, 4281), ('convnext_small.fb_in22k', 128, 2, 3165),
-    ('convnext_small.fb_in22k', 128, 4, 2605), ('convnext_large.fb_in22k', 224, 2, 11269),
-    ('convnext_large.fb_in22k', (320, 240), 2, 14723), ('vit_large_patch16_224', 224, 2, 15319),
-    ('swinv2_large_window12_192.ms_in22k', 192, 2, 13483), ('swin_large_patch4_window7_224', 224, 2, 11827)],
-    columns=['arch', 'size', 'accum', 'mib'])
-LESSON_LARGE = [('convnext_large.fb_in22k', 224), ('convnext_large.fb_in22k', (320, 240)),
-                ('vit_large_patch16_224', 224), ('swinv2_large_window12_192.ms_in22k', 192),
-                ('swin_large_patch4_window7_224', 224)]
-
-# %% ../nbs/06_gpu.ipynb #c538ef66
-CARDS = pd.DataFrame([  # card, MiB in nvidia-smi and in torch, capability, fp16 tensor cores, bf16, per Kaggle session
-    ('T4', 15360, 15102, '7.5', True, False, 2, 'Kaggle (GPU T4 x2, the default GPU), Colab'),
-    ('L4', 23034, 22647, '8.9', True, True, 1, 'Kaggle (some competitions), Colab'),
-    ('P100', 16280, 16280, '6.0', False, False, 1, "Kaggle (legacy: Kaggle's torch has no sm_60 kernels)"),
-    ('A100 40GB', 40960, 40339, '8.0', True, True, 1, 'Colab; Kaggle (some competitions)'),
-    ('H100 80GB', 81559, 81091, '9.0', True, True, 1, 'Kaggle (some competitions), cloud'),
-    ('RTX Pro 6000', 97887, 97249, '12.0', True, True, 1, 'Kaggle (some competitions)'),
-    ('RTX 3090', 24576, 24575, '8.6', True, True, 0, 'home'),
-    ('RTX 4090', 24564, 24563, '8.9', True, True, 0, 'home')],
-    columns=['card', 'smi_mib', 'torch_mib', 'capability', 'fp16_tensor_cores', 'bf16', 'kaggle_per_session', 'where'])
-CARD_SOURCES = {  # where each row's figures come from
-    'T4': "smi: Kaggle's and Colab's nvidia-smi; torch: ~15,100 as torch sees it on Kaggle's T4s; TensorFlow "
-          "reports 14.75 GiB for a T4 (NVIDIA/DALI#1813); 2 per session: Kaggle/kaggle-cli#1198; 7.5: NVIDIA's list",
-    'L4': "smi: nvidia-smi on Google Cloud g2 (L4) machines; torch: ESTIMATE, smi less the T4's 1.7% (both GDDR6 "
-          "with ECC); NvidiaL4 and NvidiaL4X1 shapes: kaggle-cli docs/kernels.md (Sep 2026)",
-    'P100': "smi: the lesson's Kaggle figure; torch: the same (HBM2's ECC takes no capacity); unusable with Kaggle's "
-            "cu128 torch: Kaggle/kaggle-cli#1151 and #1156",
-    'A100 40GB': "torch: 42,298,834,944 B in deviceQuery on an A100-SXM4-40GB (bottlerocket-os/bottlerocket#3873); "
-                 "smi: its nominal 40 GiB",
-    'H100 80GB': "ESTIMATES: smi 81559 as commonly shown for the 80 GB HBM3 card, torch ~79.2 GiB; bench/gpu_check.py "
-                 "measures it on the card; listed for some Kaggle competitions: kaggle-cli docs/kernels.md",
-    'RTX Pro 6000': "ESTIMATES from its nominal 96 GB; compute capability 12.0 (Blackwell, Kaggle/kaggle-cli#1151); "
-                    "listed for some Kaggle competitions: kaggle-cli docs/kernels.md",
-    'RTX 3090': "smi: nvidia-smi on RTX 3090s (noonghunna/club-3090#1127); torch: ESTIMATE, as the 4090 (no ECC)",
-    'RTX 4090': "torch: 23.988 GiB on an RTX 4090 (pc2/GPUInspector.jl#11); smi: 24564 as nvidia-smi shows it",
-}
-DEFAULT_CARD = 'T4'   # Kaggle's card today: what to plan for when nothing says otherwise
-
-# %% ../nbs/06_gpu.ipynb #ff664fa6
-_ALIASES = {'T4': r't4', 'L4': r'l4', 'P100': r'p100', 'A100 40GB': r'a100', 'H100 80GB': r'h100',
-            'RTX Pro 6000': r'rtx ?pro ?6000', 'RTX 3090': r'(rtx ?)?3090', 'RTX 4090': r'(rtx ?)?4090'}
-
-def find_card(name:str) -> str|None:
-    "The catalogue's name for a card or device name ('Tesla T4' -> 'T4'), or None."
-    low = str(name).lower().replace('_', ' ')
-    return next((c for c, pat in _ALIASES.items() if re.search(rf'\b{pat}\b', low)), None)
-
-def gpu_budget(gpu='auto') -> dict:
-    "The card to plan for and its usable MiB: 'auto' (the card in use, else a T4), a card's name, or a number of MiB."
-    if isinstance(gpu, numbers.Real) and not isinstance(gpu, bool):
-        gpu = check_num(gpu, 'gpu', lo=0, above=True, hint="the card's MiB, e.g. 15102 for a T4; or its name")
-        return dict(card=f'{gpu:.0f} MiB', mib=gpu)
-    if gpu == 'auto':
-        if torch.cuda.is_available():
-            return dict(card=torch.cuda.get_device_name(), mib=torch.cuda.mem_get_info()[1] / 2**20)
-        gpu = DEFAULT_CARD
-    if (card := find_card(gpu)) is None: raise ValueError(
-        f"gpu={gpu!r}: not a card paddy_road knows ({', '.join(CARDS.card)}); pass one of those, 'auto', or MiB.")
-    return dict(card=card, mib=float(CARDS.set_index('card').torch_mib[card]))
+__all__ = ['report_gpu', 'gpu_mem', 'process_mib', 'StopAfter', 'warm_cuda', 'probe']
 
 # %% ../nbs/06_gpu.ipynb #663edb37
 def report_gpu():

@@ -9,8 +9,9 @@ import torch
 import json
 from pathlib import Path
 from .core import LESSON_BS, atomic_write, check_num
-from .gpu import LESSON_LARGE, gpu_budget, probe
-from .memtrace import SHIPPED_TRACES, _key_for, predict_gpu_mib, predict_mem
+from .cards import LESSON_LARGE, gpu_budget
+from .gpu import probe
+from .memtrace import SHIPPED_TRACES, predict_gpu_mib, predict_mem, trace_key
 
 # %% auto #0
 __all__ = ['accum_sweep', 'plot_accum_sweep', 'card_table', 'plot_card_table', 'shipped_configs', 'ship_traces']
@@ -116,6 +117,6 @@ def ship_traces(configs:list, # `predict_mem` keyword arguments, e.g. from `ship
                ) -> Path:
     "Trace `configs` afresh and write them, keyed as the cache keys them, to the file that ships with the package."
     from fastprogress.fastprogress import progress_bar
-    traces = {_key_for(**c): predict_mem(**c, cache=False) for c in progress_bar(configs)}
+    traces = {trace_key(**c): predict_mem(**c, cache=False) for c in progress_bar(configs)}
     text = json.dumps(traces, indent=0, sort_keys=True)
     return atomic_write(Path(dest or SHIPPED_TRACES), lambda p: p.write_text(text))

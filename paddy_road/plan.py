@@ -11,6 +11,7 @@ import torch
 from .core import N_TEST, N_TRAIN, check_num
 from .data import tst_files
 from .recover import left_as_found
+from .memtrace import oom_advice
 from .train import train_learner
 from .ensemble import Member, lesson_members, member_key
 from fastai.callback.core import Callback, CancelFitException
@@ -87,7 +88,8 @@ def time_members(members:list, path=None, accum:int=2, n:int=6, warmup:int=2, lr
     "Per member name: training and inference images per second on this machine's device, from a few timed batches."
     check_num(n, 'n', lo=1, integer=True); check_num(warmup, 'warmup', lo=0, integer=True)
     cfg = lambda m: dict(arch=m.arch, size=m.size, item=m.item, accum=m.accum or accum)   # for an out-of-memory's line
-    return {m.name: left_as_found(_time_one, m, path, accum, n, warmup, lr, config=cfg(m), **kwargs) for m in members}
+    return {m.name: left_as_found(_time_one, m, path, accum, n, warmup, lr, config=cfg(m), advice=oom_advice,
+                                 **kwargs) for m in members}
 
 def _time_one(m, path, accum, n, warmup, lr, **kwargs) -> dict:
     learn = train_learner(m.arch, m.size, item=m.item, accum=m.accum or accum, path=path, pretrained=False, **kwargs)

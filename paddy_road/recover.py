@@ -10,8 +10,7 @@ from fastai.callback.core import Callback
 from .core import free_gpu, is_oom
 
 # %% auto #0
-__all__ = ['DEVICE_TYPES', 'OOM_ADVICE', 'AUTO_ACCUM', 'autocast_state', 'restore_autocast', 'GPUOutOfMemory', 'oom_message',
-           'left_as_found']
+__all__ = ['DEVICE_TYPES', 'autocast_state', 'restore_autocast', 'GPUOutOfMemory', 'oom_message', 'left_as_found']
 
 # %% ../nbs/04a_recover.ipynb #f365db89
 DEVICE_TYPES = ('cpu', 'cuda')
@@ -37,9 +36,6 @@ def restore_autocast(state:dict):
     torch.clear_autocast_cache()   # the cast copies of every weight used under it, and so those models
 
 # %% ../nbs/04a_recover.ipynb #22ae984b
-OOM_ADVICE = []   # advice(config) -> str, registered by a room below this one (memtrace: what pick_accum predicts)
-AUTO_ACCUM = []   # pick(arch, size, item, bs) -> accum for accum='auto', registered likewise (memtrace's auto_accum)
-
 class GPUOutOfMemory(torch.cuda.OutOfMemoryError):
     "A training run out of GPU memory, raised once the process is as it was: the run's `config` and what would fit."
     def __init__(self, msg:str, config:dict): super().__init__(msg); self.config = config
@@ -47,14 +43,13 @@ class GPUOutOfMemory(torch.cuda.OutOfMemoryError):
     def __eq__(self, o): return type(o) is type(self) and (str(o), o.config) == (str(self), self.config)
     __hash__ = RuntimeError.__hash__
 
-def oom_message(config:dict) -> str:
+def oom_message(config:dict,
+                advice=None, # advice(config) -> str: what would fit (train passes memtrace's `oom_advice`)
+               ) -> str:
     "One line for a run that ran out of GPU memory: what ran, that the memory is back, and what would fit."
     what = ', '.join(f'{k}={v!r}' for k, v in config.items())
-    advice = None
-    for f in OOM_ADVICE:
-        try: advice = f(config)
-        except Exception: advice = None   # the advice is a help, never a second error
-        if advice: break
+    try: advice = advice(config) if advice is not None else None
+    except Exception: advice = None   # the advice is a help, never a second error
     return (f"CUDA out of memory training {what}. Its memory has been given back and autocast exited: no need to "
             f"restart the kernel. {advice or 'A larger accum needs less memory: pick_accum(arch, size) predicts one.'}")
 
@@ -74,6 +69,7 @@ def _detach(*objs):
 
 def left_as_found(fn, *args,
                   config:dict=None, # what `fn` trains (arch, size, accum, ...): an out-of-memory then says so
+                  advice=None, # advice(config) -> str, what would fit, for that line (see `oom_message`)
                   **kwargs):
     "`fn(*args, **kwargs)`; should it raise, autocast, the model's memory and the GPU are left as they were found."
     state = autocast_state()
@@ -81,5 +77,5 @@ def left_as_found(fn, *args,
     except BaseException as e:
         restore_autocast(state); _drop_locals(e); _detach(args, tuple(kwargs.values())); free_gpu()
         if config is None or not is_oom(e): raise
-        msg = oom_message(config)
+        msg = oom_message(config, advice)
     raise GPUOutOfMemory(msg, config) from None   # outside `except`: the original and its frames are let go

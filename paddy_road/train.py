@@ -4,39 +4,26 @@
 
 # %% ../nbs/05_train.ipynb #cda2c328
 from __future__ import annotations
-import importlib, os, random, time
+import os, random, time
 from pathlib import Path
-import torch, torch.nn as nn
-from .core import (LESSON_BS, check_accum, check_arch, check_cuda_arch, check_num, check_size, item_tfm,
-                             next_accum, timm_name)
+import torch
+from .core import (LESSON_BS, check_accum, check_arch, check_cuda_arch, check_fit, check_num, check_size,
+                             item_tfm, next_accum, timm_name)
 from .onkaggle import no_gpu
 from .data import paddy_dls, paddy_path, tst_files
 from .datacheck import checked_paddy
 from .launch import alone, gloo_broadcast, init_worker, launch
 from .accum import GradAccum
-from .recover import AUTO_ACCUM, left_as_found
+from .recover import left_as_found
+from .models import TINY, NCHWBody, check_tiny, fix_nhwc, timm_model, tiny_kwargs  # noqa: F401 (old paths)
+from .memtrace import auto_accum, oom_advice
 from .pretrained import check_pretrained, check_weights
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.tracker import TerminateOnNaNCallback
 
 # %% auto #0
-__all__ = ['TINY', 'NCHWBody', 'fix_nhwc', 'check_batches', 'paddy_learner', 'timm_model', 'tiny_kwargs', 'check_tiny',
-           'loader_kw', 'train_learner', 'check_fit', 'fit_recipe', 'resolve_accum', 'train', 'TrainingFailed',
-           'StopOnNaN', 'train_and_predict', 'train_parallel']
-
-# %% ../nbs/05_train.ipynb #41c57958
-class NCHWBody(nn.Module):
-    "Wrap a fastai `TimmBody` whose timm model returns channels-last features, so fastai's pooling head sees NCHW."
-    def __init__(self, body:nn.Module): super().__init__(); self.body = body
-    def forward(self, x): return self.body(x).permute(0, 3, 1, 2)
-
-def fix_nhwc(model:nn.Sequential) -> nn.Sequential:
-    "Insert `NCHWBody` when `model[0]` is a timm body with NHWC features that fastai will pool."
-    body = model[0]
-    if isinstance(body, NCHWBody): return model
-    tm = getattr(body, 'model', None)
-    if getattr(tm, 'output_fmt', 'NCHW') == 'NHWC' and getattr(body, 'needs_pool', False): model[0] = NCHWBody(body)
-    return model
+__all__ = ['check_batches', 'paddy_learner', 'loader_kw', 'train_learner', 'fit_recipe', 'resolve_accum', 'train',
+           'TrainingFailed', 'StopOnNaN', 'train_and_predict', 'train_parallel']
 
 # %% ../nbs/05_train.ipynb #1a3741fc
 def check_batches(dls):
@@ -59,44 +46,6 @@ def paddy_learner(dls, arch, pretrained:bool=True,
     learn = vision_learner(dls, arch, pretrained=pretrained, **kwargs)
     fix_nhwc(learn.model)
     return learn
-
-def timm_model(arch:str, n_out:int=10, pretrained:bool=False, device='cpu', fused_attn:bool=None,
-               **kwargs) -> nn.Module:
-    "The model `vision_learner` builds for `arch` (timm body, fastai head), NHWC-fixed, on `device` ('meta': empty)."
-    from fastai.vision.all import create_timm_model
-    import timm.layers.config as tcfg
-    old = tcfg._USE_FUSED_ATTN
-    if fused_attn is not None: tcfg._USE_FUSED_ATTN = int(fused_attn)  # read when attention modules are built
-    try:
-        with torch.device(device): model, _ = create_timm_model(arch, n_out, pretrained=pretrained, **kwargs)
-    finally: tcfg._USE_FUSED_ATTN = old
-    return fix_nhwc(model)
-
-# %% ../nbs/05_train.ipynb #7c1e5a91
-TINY = {  # timm module -> keywords that build its models with one block per stage and a few channels
-    'convnext': dict(depths=(1, 1, 1, 1), dims=(16, 32, 64, 128)),
-    'vision_transformer': dict(embed_dim=48, depth=2, num_heads=3),
-    'swin_transformer': dict(embed_dim=16, depths=(1, 1, 1, 1), num_heads=(1, 2, 4, 8)),
-    'swin_transformer_v2': dict(embed_dim=16, depths=(1, 1, 1, 1), num_heads=(1, 2, 4, 8)),
-    'resnet': dict(layers=(1, 1, 1, 1), channels=(8, 16, 32, 64), stem_width=8),
-}
-
-def tiny_kwargs(arch:str) -> dict:
-    "timm keywords that build `arch` from its own blocks, one per stage and a few channels (random weights only)."
-    from timm.models import is_model_in_modules
-    name = timm_name(check_arch(arch))
-    if (mod := next((m for m in TINY if is_model_in_modules(name, [m])), None)) is None: raise ValueError(
-        f"tiny=True: paddy_road can shrink {', '.join(TINY)} models, not {arch}; train a small architecture instead, "
-        "e.g. 'resnet18', or leave tiny out.")
-    return dict(TINY[mod])
-
-def check_tiny(arch:str, tiny:bool, pretrained:bool) -> dict:
-    "`tiny_kwargs(arch)` when `tiny`, else {}; a shrunk model with pretrained weights is refused."
-    if not isinstance(tiny, bool): raise TypeError(f"tiny={tiny!r}: use True or False.")
-    if not tiny: return {}
-    if pretrained: raise ValueError(f"tiny=True shrinks {arch} to a few narrow layers, which no pretrained weights "
-                                    "fit: pass pretrained=False too.")
-    return tiny_kwargs(arch)
 
 # %% ../nbs/05_train.ipynb #88bf540d
 def loader_kw() -> dict:
@@ -140,14 +89,6 @@ def train_learner(arch:str, size, item=None, # an int (squish-resize to it) or a
     return learn
 
 # %% ../nbs/05_train.ipynb #4898083f
-def check_fit(epochs, lr):
-    "`epochs` a whole number of at least 1 and `lr` a finite number above 0, gradients on, or one clear error at once."
-    check_num(epochs, 'epochs', lo=1, integer=True, hint='the lesson: 12')
-    check_num(lr, 'lr', lo=0, above=True, hint='the lesson: 0.01')
-    if not torch.is_grad_enabled(): raise RuntimeError(
-        "gradients are off here (a torch.no_grad() or torch.inference_mode() block around this call), and a model "
-        "can't train without them: call it outside that block.")
-
 def fit_recipe(learn, epochs:int, lr:float=0.01, pretrained:bool=True):
     "The lesson's `fine_tune(epochs, lr)` for pretrained weights; `fit_one_cycle` on all layers for random ones."
     check_fit(epochs, lr)
@@ -163,8 +104,7 @@ def _config(arch, size, item, accum, kw:dict) -> dict:
 def resolve_accum(accum, arch:str, size, item=None, bs:int=LESSON_BS) -> int:
     "`accum` as given, checked; for 'auto', the smallest that `pick_accum` predicts fits the card in use (said)."
     if accum != 'auto': return check_accum(accum, bs)
-    if not AUTO_ACCUM: importlib.import_module('paddy_road.memtrace')   # the predictor registers itself there
-    return AUTO_ACCUM[-1](arch, size, item, bs)
+    return auto_accum(arch, size, item, bs)
 
 def train(arch:str, size, item=None, accum:int=1, finetune:bool=True, epochs:int=12, lr:float=0.01,
           retry_oom:bool=True, # out of GPU memory: try again at twice the accum (the lesson's procedure), up to bs
@@ -175,7 +115,7 @@ def train(arch:str, size, item=None, accum:int=1, finetune:bool=True, epochs:int
     bs = kwargs.get('bs', LESSON_BS)
     accum = resolve_accum(accum, arch, size, item, bs)   # 'auto': the predictor's pick
     while True:
-        try: return left_as_found(_train, arch, size, item, accum, finetune, epochs, lr,
+        try: return left_as_found(_train, arch, size, item, accum, finetune, epochs, lr, advice=oom_advice,
                                   config=_config(arch, size, item, accum, kwargs), **kwargs)
         except torch.cuda.OutOfMemoryError:
             if not retry_oom or (more := next_accum(accum, bs)) is None: raise
@@ -219,7 +159,7 @@ def train_and_predict(arch:str, size, item=None, epochs:int=12, lr:float=0.01, p
     if 'accum' in kwargs:
         kwargs['accum'] = resolve_accum(kwargs['accum'], arch, size, item, kwargs.get('bs', LESSON_BS))
     return left_as_found(_train_and_predict, arch, size, item, epochs, lr, pretrained, cbs, **kwargs,
-                         config=_config(arch, size, item, kwargs.get('accum', 1), kwargs))
+                         config=_config(arch, size, item, kwargs.get('accum', 1), kwargs), advice=oom_advice)
 
 def _train_and_predict(arch, size, item, epochs, lr, pretrained, cbs, **kwargs) -> dict:
     t0 = time.time()
