@@ -10,7 +10,7 @@ def nb(name:str) -> dict: return json.loads(next(ROOT.glob(f'*/{name}.ipynb')).r
 
 def test_a_notebook_depends_on_the_modules_it_reaches_and_nothing_else():
     xent, fast = inputs(nb('09_xent')), inputs(nb('12_fastcollab'))
-    assert sorted(xent) == ['cells', 'settings.ini']   # it defines cross-entropy in its own cells, imports no module of ours
+    assert sorted(xent) == ['cells', 'settings.ini']   # its own cross-entropy, no module of ours
     assert {'paddy_road/lazyadam.py', 'paddy_road/collab.py', 'paddy_road/core.py'} <= set(fast)
     assert {'bench/results/collab_ml100k.json', 'bench/results/collab_scale.json'} <= set(fast)   # data it reads
     assert 'paddy_road/bag.py' not in fast and 'paddy_road/lazyadam.py' not in xent
