@@ -30,6 +30,7 @@ def modules_named(text:str, scripts=False) -> set:
         mods |= {a} if a else {b} if b else {o.strip('() ') for o in c.split(',')}
     if scripts: mods |= {m for s, m in console_scripts().items() if re.search(rf'(?:^\s*!|[\'"]){s}\b', text, re.M)}
     if re.search(r'^\s*(import|from)\s+paddy_road\b', text, re.M): mods.add('__init__')
+    if t := re.search(r'^MODULES = \(([^)]*)\)', text, re.M): mods |= set(re.findall(r"'(\w+)'", t[1]))  # all.py's
     return {m for m in mods if (LIB/f'{m}.py').is_file()}
 
 def reach(text:str) -> list:
