@@ -10,9 +10,9 @@ import importlib as _importlib
 __all__ = ['MODULES', 'ROOMS', 'FOR_STUDENTS']
 
 # %% ../nbs/14_all.ipynb #e5f6a7b8
-MODULES = ('core', 'claims', 'onkaggle', 'loaders', 'synth', 'datacheck', 'data', 'feed', 'submit', 'launch', 'accum',
-           'recover', 'pretrained', 'models', 'cards', 'memtrace', 'train', 'gpu', 'memplan', 'ensemble', 'plan',
-           'store', 'bagwork', 'bag', 'xent', 'multitarget', 'collab', 'lazyadam', 'fastcollab', 'cli')   # import order
+MODULES = ('files', 'core', 'claims', 'onkaggle', 'loaders', 'synth', 'datacheck', 'data', 'feed', 'submit', 'launch',
+           'accum', 'recover', 'pretrained', 'models', 'cards', 'memtrace', 'train', 'gpu', 'memplan', 'ensemble',
+           'plan', 'store', 'bagwork', 'bag', 'xent', 'multitarget', 'collab', 'lazyadam', 'fastcollab', 'cli')   # import order
 ROOMS = MODULES   # its old name
 
 # What a student's star import brings, and the one place it is written: each module's names for a student's notebook.
