@@ -46,7 +46,8 @@ from paddy_road.core import SMALLEST                                            
 from paddy_road.synth import synth_image                                            # noqa: E402
 from paddy_road.gpu import probe, process_mib, gpu_budget, find_card, free_gpu, warm_cuda  # noqa: E402
 from paddy_road.train import timm_model                                             # noqa: E402
-from paddy_road.memtrace import predict_gpu_mib, _fused                             # noqa: E402
+from paddy_road.memtrace import predict_gpu_mib                                    # noqa: E402
+from paddy_road.faketrace import _fused                                            # noqa: E402
 
 LESSON = [('convnext_small.fb_in22k', 128, (1, 2, 4)), ('convnext_large.fb_in22k', 224, (1, 2)),
           ('convnext_large.fb_in22k', (320, 240), (1, 2)), ('vit_large_patch16_224', 224, (1, 2)),

@@ -15,7 +15,7 @@ os.environ['PADDY_ROAD_CACHE'] = tempfile.mkdtemp()  # uncached: the timings are
 import numpy as np, pandas as pd
 from paddy_road.gpu import PUBLISHED, LESSON_LARGE, KAGGLE_MIB
 from paddy_road.memtrace import (predict_mem, leave_one_out, calibrate, predict_gpu_mib, measure_cpu_mem,
-                                 _predict_unrounded)
+                                 predict_unrounded)
 
 def timed(f, *a, **k):
     t = time.time(); r = f(*a, **k); return r, time.time() - t
@@ -43,7 +43,7 @@ print(pd.DataFrame(rows).to_string(index=False))
 
 rows = []
 for arch in ('resnet18', 'convnext_tiny'):
-    pred, tp = timed(_predict_unrounded, arch, 128, 16)
+    pred, tp = timed(predict_unrounded, arch, 128, 16)
     real, tr = timed(measure_cpu_mem, arch, 128, 16)
     rows.append(dict(arch=arch, bs=16, size=128, predicted_mib=round(pred, 2), memtracker_mib=round(real, 2),
                      diff_pct=round(100 * (pred - real) / real, 3), predict_s=round(tp, 1), real_run_s=round(tr, 1)))

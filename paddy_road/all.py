@@ -11,8 +11,9 @@ __all__ = ['MODULES', 'ROOMS', 'FOR_STUDENTS']
 
 # %% ../nbs/14_all.ipynb #e5f6a7b8
 MODULES = ('files', 'core', 'claims', 'onkaggle', 'loaders', 'synth', 'datacheck', 'data', 'feed', 'submit', 'launch',
-           'accum', 'recover', 'pretrained', 'models', 'cards', 'memtrace', 'train', 'gpu', 'memplan', 'ensemble',
-           'plan', 'store', 'bagwork', 'bag', 'xent', 'multitarget', 'collab', 'lazyadam', 'fastcollab', 'cli')   # import order
+           'accum', 'recover', 'pretrained', 'models', 'cards', 'faketrace', 'memtrace', 'train', 'gpu', 'memplan',
+           'ensemble', 'plan', 'store', 'bagwork', 'bag', 'xent', 'multitarget', 'collab', 'lazyadam', 'fastcollab',
+           'cli')   # in import order: each module imports only from those before it
 ROOMS = MODULES   # its old name
 
 # What a student's star import brings, and the one place it is written: each module's names for a student's notebook.
@@ -32,7 +33,8 @@ FOR_STUDENTS = dict(
     recover='GPUOutOfMemory left_as_found',
     pretrained='WeightsUnavailable WeightsRefused find_weights check_pretrained',
     cards='LESSON_LARGE CARDS DEFAULT_CARD find_card gpu_budget',
-    memtrace='predict_mem predict_gpu_mib pick_accum',
+    faketrace='predict_mem',
+    memtrace='predict_gpu_mib pick_accum',
     train='paddy_learner train_learner fit_recipe train TrainingFailed StopOnNaN train_and_predict train_parallel',
     gpu='report_gpu gpu_mem',
     memplan='accum_sweep plot_accum_sweep card_table plot_card_table',
