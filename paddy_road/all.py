@@ -12,8 +12,8 @@ __all__ = ['MODULES', 'ROOMS', 'FOR_STUDENTS']
 # %% ../nbs/14_all.ipynb #e5f6a7b8
 MODULES = ('files', 'core', 'claims', 'onkaggle', 'loaders', 'synth', 'datacheck', 'data', 'feed', 'submit', 'launch',
            'accum', 'recover', 'pretrained', 'models', 'cards', 'faketrace', 'memtrace', 'train', 'gpu', 'memplan',
-           'ensemble', 'plan', 'store', 'bagwork', 'bag', 'xent', 'multitarget', 'collab', 'lazyadam', 'fastcollab',
-           'demo', 'cli')   # in import order: each module imports only from those before it
+           'members', 'ensemble', 'plan', 'store', 'bagwork', 'bag', 'xent', 'multitarget', 'collab', 'lazyadam',
+           'fastcollab', 'demo', 'cli')   # in import order: each module imports only from those before it
 ROOMS = MODULES   # its old name
 
 # What a student's star import brings, and the one place it is written: each module's names for a student's notebook.
@@ -38,7 +38,8 @@ FOR_STUDENTS = dict(
     train='paddy_learner train_learner fit_recipe train TrainingFailed StopOnNaN train_and_predict train_parallel',
     gpu='report_gpu gpu_mem',
     memplan='accum_sweep plot_accum_sweep card_table plot_card_table',
-    ensemble='Member lesson_members members_from MemberResult EnsemblePreds weighted_mean',
+    members='Member lesson_members members_from',
+    ensemble='MemberResult EnsemblePreds weighted_mean',
     store='average_members oob_error load_member member_table',
     plan='member_minutes time_members plan_bag plan_table plot_plan published_minutes',
     bag='bag',

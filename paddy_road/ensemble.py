@@ -4,136 +4,18 @@
 
 # %% ../nbs/08_ensemble.ipynb #71a26002
 from __future__ import annotations
-import math, numbers, re
+import math, re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 import numpy as np
 import torch
-from .core import LESSON_BS, check_accum, check_arch, check_num, first_few, item_desc, item_tfm, timm_name
+from .core import check_num, first_few, item_desc
 from .train import train_and_predict
+from .members import Member, check_member, check_models, lesson_members, members_from  # noqa: F401
 
 # %% auto #0
-__all__ = ['SAME_MEMBER_ANY', 'Member', 'lesson_members', 'check_member', 'members_from', 'check_models', 'train_member',
-           'member_key', 'member_config', 'MemberRecord', 'MemberResult', 'config_diff', 'preds_differ',
-           'EnsemblePreds', 'weighted_mean', 'oob']
-
-# %% ../nbs/08_ensemble.ipynb #73773c1a
-@dataclass
-class Member:
-    "One ensemble member: `train(arch, size, item=item)` with a weight in the average."
-    arch: str
-    size: object # final size: an int, or (height, width)
-    item: object = None # an int (squish-resize to it) or an item transform; default Resize(480, method='squish')
-    weight: float = 1.
-    epochs: int = None # default: bag's
-    accum: int = None # default: bag's
-    weights: object = None # pretrained weights: a file, or a folder holding one (`find_weights` fills it)
-    def __post_init__(self):
-        if isinstance(self.arch, str) and (new := timm_name(self.arch)) != self.arch:
-            print(f"paddy_road: timm 0.6 name {self.arch!r} is {new!r} in timm 1.x; using that.")
-            self.arch = new
-    @property
-    def name(self) -> str:
-        "File-safe identifier: arch, size and item transform."
-        size = 'x'.join(map(str, self.size)) if isinstance(self.size, (tuple, list)) else str(self.size)
-        return re.sub(r'[^\w.-]+', '_', f'{self.arch}-{size}-{item_desc(self.item)}')
-
-# %% ../nbs/08_ensemble.ipynb #8a85eef6
-def lesson_members() -> list:
-    "The lesson's final members, in order; ViT counts twice (its best submission), now by weight."
-    from fastai.vision.all import Resize
-    res, squish = Resize((640, 480)), Resize(480, method='squish')
-    return [Member('convnext_large.fb_in22k', 224, res), Member('convnext_large.fb_in22k', (320, 224), res),
-            Member('vit_large_patch16_224', 224, squish, weight=2), Member('vit_large_patch16_224', 224, res, weight=2),
-            Member('swinv2_large_window12_192.ms_in22k', 192, squish),
-            Member('swinv2_large_window12_192.ms_in22k', 192, res),
-            Member('swin_large_patch4_window7_224', 224, squish), Member('swin_large_patch4_window7_224', 224, res)]
-
-# %% ../nbs/08_ensemble.ipynb #03d9474d
-def _src(o) -> str:
-    "How `o` is written in code: `Resize((640, 480))` rather than fastai's long repr of a transform."
-    if not (hasattr(o, 'size') and hasattr(o, 'method')): return repr(o)
-    w, h = o.size
-    return f"{type(o).__name__}(({h}, {w})" + (f", method={str(o.method)!r})" if str(o.method) != 'crop' else ')')
-
-def _check_size(m:Member):
-    "The final size is an int or an (h, w) pair; an item transform there means the two were swapped."
-    ok = lambda o: isinstance(o, numbers.Integral) and not isinstance(o, bool) and o > 0
-    if ok(m.size) or (isinstance(m.size, (tuple, list)) and len(m.size) == 2 and all(map(ok, m.size))): return
-    swapped = callable(m.size) and (m.item is None or isinstance(m.item, (numbers.Integral, tuple, list)))
-    hint = (f": size and item are swapped; the order is Member(arch, size, item), e.g. "
-            f"Member({m.arch!r}, {_src(m.item)}, {_src(m.size)})") if swapped else ": use an int, or (height, width)"
-    raise TypeError(f"member {m.arch!r}: size={_src(m.size)} is not an image size{hint}.")
-
-def _check_fixed_size(m:Member, cfg):
-    "ViT, Swin and SwinV2 take one input size only: the one in timm's pretrained config."
-    if cfg is None or not getattr(cfg, 'fixed_input_size', False): return
-    need, got = tuple(cfg.input_size[1:]), (m.size, m.size) if isinstance(m.size, int) else tuple(m.size)
-    if got != need: raise ValueError(
-        f"{m.arch} takes {need[0]}x{need[1]} images only (fixed input size, from timm's config), "
-        f"but this member's size is {m.size!r}: use size={need[0]}.")
-
-def check_member(m:Member, bs:int=LESSON_BS) -> Member:
-    "Raise now what would fail later: an unknown arch, swapped or wrong sizes, a bad item, weight, epochs or accum."
-    import timm
-    check_arch(m.arch, 'member arch')
-    _check_size(m)
-    item_tfm(m.item, name=f'member {m.arch!r}: item')
-    _check_fixed_size(m, timm.models.get_pretrained_cfg(m.arch))
-    check_num(m.weight, f'member {m.name}: weight', lo=0, above=True, hint="its share; the lesson's ViT: 2")
-    if m.epochs is not None: check_num(m.epochs, f'member {m.name}: epochs', lo=1, integer=True, hint='the lesson: 12')
-    if m.accum is not None: check_accum(m.accum, bs, where=f'member {m.name}: Member.')
-    return m
-
-# %% ../nbs/08_ensemble.ipynb #5c0d7e22
-def _models_members(models, weights) -> list:
-    "(the dict's arch, its Member) for each (item, size) pair of the lesson's `models` dict, checked, in a fixed order."
-    if not isinstance(models, dict) or not models: raise TypeError(
-        f"models={models!r}: give the lesson's dict, {{arch: {{(item, size), ...}}}}.")
-    weights = dict(weights or {})
-    if odd := [a for a in weights if timm_name(a) not in {timm_name(k) for k in models}]: raise ValueError(
-        f"weights: {odd[0]!r} is not an arch of models ({', '.join(map(str, models))}).")
-    res = []
-    for arch, details in models.items():
-        check_arch(arch, 'models arch')
-        if isinstance(details, (str, bytes, dict)) or not hasattr(details, '__iter__'): raise TypeError(
-            f"models[{arch!r}]={details!r}: give a set (or list) of (item, size) pairs.")
-        w = weights.get(arch, weights.get(timm_name(arch), 1.))
-        if timm_name(arch) != arch: print(f"paddy_road: timm 0.6 name {arch!r} is {timm_name(arch)!r} in timm 1.x; "
-                                          "using that.")
-        ms = []
-        for pair in details:
-            if not isinstance(pair, (tuple, list)) or len(pair) != 2: raise TypeError(
-                f"models[{arch!r}]: {_src(pair)} is not an (item, size) pair.")
-            item, size = pair
-            if callable(size) and not callable(item): raise TypeError(
-                f"models[{arch!r}]: ({_src(item)}, {_src(size)}) is (size, item); the lesson's dict holds (item, size) "
-                f"pairs: write ({_src(size)}, {_src(item)}).")
-            ms.append((arch, check_member(Member(timm_name(arch), size, item, weight=w))))
-        res += sorted(ms, key=lambda am: ('squish' not in item_desc(am[1].item), am[1].name))
-    return res
-
-def members_from(models:dict, # the lesson's {arch: {(item, size), ...}}
-                 weights:dict=None, # {arch: weight}: the lesson's ViT counted twice is {'vit_large_patch16_224': 2}
-                 accums:dict=None, # {arch or member name: accum}: a member's own accumulation (default: bag's)
-                ) -> list:
-    "The lesson's `models` dict as checked `Member`s, each arch's pairs in a fixed order (a set has none)."
-    if accums is not None and not isinstance(accums, dict): raise TypeError(
-        f"accums={accums!r}: give a dict, {{arch or member name: accum}}, e.g. {{'vit_large_patch16_224': 4}}; for one "
-        "accumulation for all, pass accum= to bag instead.")
-    ms, accums = _models_members(models, weights), dict(accums or {})
-    known = {timm_name(a) for a, _ in ms} | {a for a, _ in ms} | {m.name for _, m in ms}
-    if odd := [k for k in accums if k not in known]: raise ValueError(
-        f"accums: {odd[0]!r} is neither an arch of models nor a member's name ({', '.join(m.name for _, m in ms)}).")
-    for k, v in accums.items(): check_accum(v, where=f'accums[{k!r}]: ')
-    for a, m in ms: m.accum = accums.get(m.name, accums.get(a, accums.get(m.arch)))
-    return [m for _, m in ms]
-
-def check_models(models:dict) -> dict:
-    "The lesson's `models` dict with every entry checked, each arch's (item, size) pairs a list in a fixed order."
-    res = {}
-    for arch, m in _models_members(models, None): res.setdefault(arch, []).append((m.item, m.size))
-    return res
+__all__ = ['SAME_MEMBER_ANY', 'train_member', 'member_key', 'member_config', 'MemberRecord', 'MemberResult', 'config_diff',
+           'preds_differ', 'EnsemblePreds', 'weighted_mean', 'oob']
 
 # %% ../nbs/08_ensemble.ipynb #5f52a81c
 def train_member(m:Member, path, epochs:int=12, accum:int=2, lr:float=0.01, pretrained:bool=True, **kwargs) -> dict:
