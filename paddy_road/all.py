@@ -12,8 +12,8 @@ __all__ = ['MODULES', 'ROOMS', 'FOR_STUDENTS']
 # %% ../nbs/14_all.ipynb #e5f6a7b8
 MODULES = ('files', 'core', 'claims', 'onkaggle', 'loaders', 'synth', 'datacheck', 'data', 'feed', 'submit', 'launch',
            'accum', 'recover', 'pretrained', 'models', 'cards', 'faketrace', 'memtrace', 'train', 'gpu', 'memplan',
-           'members', 'ensemble', 'plan', 'store', 'bagwork', 'bag', 'xent', 'multitarget', 'collab', 'lazyadam',
-           'fastcollab', 'demo', 'cli')   # in import order: each module imports only from those before it
+           'members', 'ensemble', 'plan', 'store', 'bagwork', 'bag', 'xent', 'multitarget', 'movielens', 'collab',
+           'lazyadam', 'fastcollab', 'demo', 'cli')   # in import order: each module imports only from those before it
 ROOMS = MODULES   # its old name
 
 # What a student's star import brings, and the one place it is written: each module's names for a student's notebook.
@@ -45,9 +45,9 @@ FOR_STUDENTS = dict(
     bag='bag',
     multitarget='multitarget_dls disease_loss variety_loss combine_loss disease_err variety_err MultiTargetLoss '
                 'head_metrics multi_target_learner predict_heads MultiInterpretation',
-    collab='load_movielens find_movielens movielens_path crosstab collab_dls DotProduct DotProductBiasEmb '
-           'create_params DotProductBias fit_collab movie_biases similar_movies pca_plot CollabNN emb_sizes '
-           'recommend',
+    movielens='load_movielens find_movielens movielens_path',
+    collab='crosstab collab_dls DotProduct DotProductBiasEmb create_params DotProductBias fit_collab movie_biases '
+           'similar_movies pca_plot CollabNN emb_sizes recommend',
     fastcollab='TensorDL tensor_dls fit_fast wd_sweep',
 )
 for _m, _names in FOR_STUDENTS.items():

@@ -4,122 +4,18 @@
 
 # %% ../nbs/11_collab.ipynb #1f8141d1
 from __future__ import annotations
-import difflib, os
-from pathlib import Path
+import difflib
 import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.torch_core import Module
 from fastai.layers import Embedding, sigmoid_range
-from .core import check_codes, check_fit, check_num, read_csv, reachable
+from .core import check_codes, check_fit, check_num
+from .movielens import find_movielens, load_movielens, movielens_format, movielens_path  # noqa: F401
 
 # %% auto #0
-__all__ = ['movielens_format', 'load_movielens', 'find_movielens', 'movielens_path', 'crosstab', 'check_ratings', 'collab_dls',
-           'DotProduct', 'DotProductBiasEmb', 'create_params', 'DotProductBias', 'fit_collab', 'dot_parts',
-           'movie_biases', 'similar_movies', 'pca_plot', 'CollabNN', 'emb_sizes', 'recommend']
-
-# %% ../nbs/11_collab.ipynb #3812feec
-_FORMATS = {'ml-100k': ('u.data', 'u.item'), 'ml-latest': ('ratings.csv', 'movies.csv')}
-_RANGES = {'ml-100k': (1, 5, 1.0), 'ml-latest': (0.5, 5, 0.5)}  # lowest, highest, step
-
-def movielens_format(path) -> str:
-    "'ml-100k' or 'ml-latest', from the files in `path`."
-    path = Path(path)
-    for fmt, files in _FORMATS.items():
-        if all((path/f).exists() for f in files): return fmt
-    found = sorted(o.name for o in path.iterdir())[:10] if path.is_dir() else 'no such folder'
-    raise FileNotFoundError(f"{path} holds no MovieLens data: looked for {' + '.join(_FORMATS['ml-100k'])} (ml-100k) "
-                            f"or {' + '.join(_FORMATS['ml-latest'])} (ml-latest, ml-latest-small). Found: {found}.")
-
-# %% ../nbs/11_collab.ipynb #dfb466ef
-def _read_100k(path:Path) -> tuple:
-    r = read_csv(path/'u.data', 'ml-100k ratings (user, movie, rating, timestamp; tab-separated, no header)',
-                 sep='\t', header=None, names=['user', 'movie', 'rating', 'timestamp'], dtype=str,
-                 keep_default_na=False)
-    m = read_csv(path/'u.item', "ml-100k's movies (movie id|title|...)", sep='|', header=None, encoding='latin-1',
-                 usecols=(0, 1), names=('movie', 'title'), dtype=str, keep_default_na=False)
-    return r, m, path/'u.data'
-
-def _read_latest(path:Path) -> tuple:
-    kw = dict(dtype=str, keep_default_na=False)
-    r = read_csv(path/'ratings.csv', 'MovieLens ratings (userId,movieId,rating,timestamp)', **kw)
-    m = read_csv(path/'movies.csv', 'MovieLens movies (movieId,title,genres)', **kw)
-    for df, fn, cols in ((r, 'ratings.csv', ['userId', 'movieId', 'rating']), (m, 'movies.csv', ['movieId', 'title'])):
-        if missing := [c for c in cols if c not in df.columns]: raise ValueError(
-            f"{path/fn} lacks column(s) {missing}: it has {list(df.columns)}.")
-    r = r.rename(columns={'userId': 'user', 'movieId': 'movie'})
-    if 'timestamp' not in r: r['timestamp'] = 0
-    m = m.rename(columns={'movieId': 'movie'})[['movie', 'title']]
-    return r[['user', 'movie', 'rating', 'timestamp']], m, path/'ratings.csv'
-
-# %% ../nbs/11_collab.ipynb #b8412948
-def _numbers(r:pd.DataFrame, fn:Path, first:int) -> pd.DataFrame:
-    "user and movie as whole numbers, rating as a number; else the first bad field, by its line (`first`: row 0's)."
-    if not len(r): raise ValueError(f"{fn} holds no ratings: MovieLens files hold thousands.")
-    cols = r[['user', 'movie', 'rating']]
-    if (bad := cols.isna().any(axis=1) | (cols == '').any(axis=1)).any(): raise ValueError(
-        f"{fn}: {int(bad.sum())} row(s) with empty user, movie or rating (first on line "
-        f"{int(np.flatnonzero(bad)[0]) + first}): drop or fill them.")
-    out = r.copy()
-    for col in ('user', 'movie', 'rating'):
-        v = pd.to_numeric(r[col], errors='coerce')
-        if (bad := v.isna() | (col != 'rating') & (v % 1 != 0)).any():
-            i = int(np.flatnonzero(bad)[0])
-            row0 = pd.to_numeric(r.iloc[0][['user', 'movie', 'rating']], errors='coerce')
-            header = i == 0 and first == 1 and row0.isna().all()
-            raise ValueError(f"{fn} line {i + first}: {col} {r[col].iloc[i]!r} is not a "
-                             f"{'number' if col == 'rating' else 'whole number'}"
-                             + (' (a header row? this format has none)' if header else '') + '.')
-        out[col] = v if col == 'rating' else v.astype('int64')
-    return out
-
-def _check_ratings(r:pd.DataFrame, m:pd.DataFrame, fn:Path, fmt:str):
-    "Clear errors for ratings outside the format's range, and movies without a title."
-    lo, hi, step = _RANGES[fmt]
-    off = (r.rating < lo) | (r.rating > hi) | (((r.rating - lo) / step) % 1 != 0)
-    if off.any(): raise ValueError(
-        f"{fn}: {int(off.sum())} rating(s) outside {lo}..{hi} in steps of {step} (e.g. {r.rating[off].iloc[0]!r} "
-        f"on line {int(np.flatnonzero(off)[0]) + (1 if fmt == 'ml-100k' else 2)}): that is not {fmt} data, or the file "
-        "is damaged.")
-    if unknown := sorted(set(r.movie) - set(m.movie)): raise ValueError(
-        f"{fn}: {len(unknown)} movie id(s) have no title in the movies file (e.g. {unknown[:3]}): "
-        "the two files don't belong together.")
-
-# %% ../nbs/11_collab.ipynb #fe344b3f
-def load_movielens(path, dedupe_titles:bool=False) -> pd.DataFrame:
-    "Ratings with titles, from an ml-100k or ml-latest(-small) folder: columns user, movie, rating, timestamp, title."
-    if not isinstance(path, (str, os.PathLike)): raise TypeError(f"path={path!r}: give a MovieLens folder's path.")
-    path = Path(path)
-    fmt = movielens_format(path)
-    r, m, fn = (_read_100k if fmt == 'ml-100k' else _read_latest)(path)
-    r = _numbers(r, fn, 1 if fmt == 'ml-100k' else 2)  # ratings.csv's line 1 is its header
-    m = m.assign(movie=pd.to_numeric(m.movie, errors='coerce'))
-    _check_ratings(r, m, fn, fmt)
-    if dedupe_titles:
-        dup = m.title.duplicated(keep=False)
-        m.loc[dup, 'title'] = m.title[dup] + ' [' + m.movie[dup].astype(str) + ']'
-    df = r.merge(m, on='movie', how='left', sort=False)  # rows stay in u.data's order
-    df.attrs.update(format=fmt, path=str(path), duplicated_titles=int(m.title.duplicated().sum()))
-    return df
-
-# %% ../nbs/11_collab.ipynb #c6cff4b2
-def find_movielens(path=None, # a MovieLens folder (ml-100k or ml-latest format); overrides everything else
-                   download:bool=False, # fall back to fastai's download of ml-100k when files.grouplens.org answers
-                  ) -> tuple:
-    "(folder, source) of MovieLens data, or (None, why not)."
-    if path is not None: movielens_format(path); return Path(path), 'the path you passed'  # says what is missing
-    if env := os.environ.get('MOVIELENS_PATH'): movielens_format(env); return Path(env), 'MOVIELENS_PATH'
-    if not download: return None, 'no MovieLens folder given and MOVIELENS_PATH is not set'
-    if not reachable('files.grouplens.org'): return None, 'no MovieLens data, and files.grouplens.org is not reachable'
-    from fastai.data.external import untar_data, URLs
-    return untar_data(URLs.ML_100k), "fastai's download of ml-100k"
-
-def movielens_path(path=None, download:bool=True) -> Path:
-    "The MovieLens folder: `path`, else MOVIELENS_PATH, else a fastai download of ml-100k, else a clear error."
-    p, why = find_movielens(path, download)
-    if p is None: raise FileNotFoundError(
-        f"{why}: pass a folder, set MOVIELENS_PATH (ml-100k or ml-latest-small), or allow downloads from "
-        "files.grouplens.org; for offline work use synth_ratings().")
-    return p
+__all__ = ['crosstab', 'check_ratings', 'collab_dls', 'DotProduct', 'DotProductBiasEmb', 'create_params', 'DotProductBias',
+           'fit_collab', 'dot_parts', 'movie_biases', 'similar_movies', 'pca_plot', 'CollabNN', 'emb_sizes',
+           'recommend']
 
 # %% ../nbs/11_collab.ipynb #0edeb450
 def crosstab(ratings:pd.DataFrame, n_users:int=15, n_movies:int=15, item:str='title') -> pd.DataFrame:

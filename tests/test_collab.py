@@ -1,6 +1,6 @@
 "MovieLens loading: both real formats, written here as tiny files, and the bad-input matrix."
 import pytest
-from paddy_road import collab
+from paddy_road import movielens
 from paddy_road.collab import load_movielens, movielens_path, find_movielens
 
 def write_100k(d, rows=((1, 10, 3, 881250949), (1, 20, 5, 881250950), (2, 10, 4, 881250951)), items=None):
@@ -60,6 +60,6 @@ def test_movielens_path(tmp_path, monkeypatch):
     monkeypatch.setenv('MOVIELENS_PATH', str(tmp_path/'nowhere'))
     with pytest.raises(FileNotFoundError, match='no such folder'): find_movielens()
     monkeypatch.delenv('MOVIELENS_PATH')
-    monkeypatch.setattr(collab, 'reachable', lambda *a, **k: False)   # never download in a test
+    monkeypatch.setattr(movielens, 'reachable', lambda *a, **k: False)   # never download in a test
     with pytest.raises(FileNotFoundError, match='set MOVIELENS_PATH'): movielens_path()
     assert find_movielens(download=True) == (None, 'no MovieLens data, and files.grouplens.org is not reachable')
