@@ -13,7 +13,7 @@ __all__ = ['MODULES', 'ROOMS', 'FOR_STUDENTS']
 MODULES = ('files', 'core', 'claims', 'onkaggle', 'loaders', 'synth', 'datacheck', 'data', 'feed', 'submit', 'launch',
            'accum', 'recover', 'pretrained', 'models', 'cards', 'faketrace', 'memtrace', 'train', 'gpu', 'memplan',
            'members', 'ensemble', 'plan', 'store', 'bagwork', 'bag', 'xent', 'multitarget', 'movielens', 'collab',
-           'lazyadam', 'fastcollab', 'demo', 'cli')   # in import order: each module imports only from those before it
+           'onecycle', 'lazyadam', 'fastcollab', 'demo', 'cli')   # in import order: each imports only from those before
 ROOMS = MODULES   # its old name
 
 # What a student's star import brings, and the one place it is written: each module's names for a student's notebook.

@@ -9,57 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from .core import check_codes, check_num
+from .onecycle import BLOCK, DRIFT_STEPS, Schedule, one_cycle, schedule  # noqa: F401
 
 # %% auto #0
-__all__ = ['BLOCK', 'DRIFT_STEPS', 'one_cycle', 'Schedule', 'schedule', 'LazyState', 'lazy_state', 'lazy_step_torch', 'catch_up',
-           'numba_available', 'numba_why', 'lazy_epoch_numba']
-
-# %% ../nbs/11a_lazyadam.ipynb #d11a0006
-def _cos(start, end, pos): return start + (1 + np.cos(np.pi * (1 - pos))) * (end - start) / 2   # fastai's sched_cos
-
-def one_cycle(pos, lr_max:float, div:float=25., div_final:float=1e5, pct_start:float=0.25, moms=(0.95, 0.85, 0.95)):
-    "(lr, mom) at fraction `pos` of training (a number or an array), as fastai's `fit_one_cycle` schedules them."
-    p = np.asarray(pos, dtype=np.float64)
-    first, q = p < pct_start, np.where(p < pct_start, p / pct_start, (p - pct_start) / (1 - pct_start))
-    lr = np.where(first, _cos(lr_max / div, lr_max, q), _cos(lr_max, lr_max / div_final, q))
-    mom = np.where(first, _cos(moms[0], moms[1], q), _cos(moms[1], moms[2], q))
-    return (float(lr), float(mom)) if lr.ndim == 0 else (lr, mom)
-
-BLOCK, DRIFT_STEPS = 128, 1024   # prefix sums restart every BLOCK steps; a drift counts DRIFT_STEPS idle steps at most
-
-@dataclass
-class Schedule:
-    "A fit's learning rate and momentum at each step `t` (1-based; index 0 is before the first step)."
-    lr: np.ndarray
-    mom: np.ndarray
-    log_w: np.ndarray # log of the product of (1 - lr_s * wd) over steps s <= t: decoupled weight decay so far
-    log_m: np.ndarray # log of the product of the momentums over steps s <= t
-    bc2s: np.ndarray # sqrt(1 - sqr_mom**t): the second moment's bias correction
-    e: np.ndarray # lr_t * bc2s_t / (1 - mom_t**t): step t's size per unit of m/sqrt(v)
-    phi: np.ndarray # log_m[t] - t * log(sqr_mom) / 2 - log_w[t]: a drifting row's log step size, up to a constant
-    csum: np.ndarray # sum of e_r * exp(phi_r - phi_b) over r from b (the start of t's block of BLOCK steps) to t
-    sqr_mom: float = 0.99
-    eps: float = 1e-5
-
-def schedule(steps:int, lr:float, wd:float, sqr_mom:float=0.99, eps:float=1e-5) -> Schedule:
-    "`fit_one_cycle(…, lr, wd=wd)`'s schedule over `steps` steps, and its running log-products."
-    check_num(steps, 'steps', lo=1, integer=True, hint='batches per epoch times epochs')
-    check_num(lr, 'lr', lo=0, above=True, hint='the lesson: 5e-3')
-    check_num(wd, 'wd', lo=0, hint='the lesson: 0.1')
-    check_num(sqr_mom, 'sqr_mom', lo=0, hi=1, above=True, hint="fastai's: 0.99")
-    check_num(eps, 'eps', lo=0, hint="fastai's: 1e-5")
-    if sqr_mom >= 1: raise ValueError(f"sqr_mom={sqr_mom!r}: it must be below 1 (fastai's: 0.99).")
-    if lr * wd >= 1: raise ValueError(f"lr={lr!r} with wd={wd!r}: lr * wd must be below 1, or each step's decay "
-                                      "(1 - lr * wd) wipes out the weights.")
-    l, m = one_cycle(np.arange(steps) / steps, lr)
-    l, m, t = np.concatenate([[0.], l]), np.concatenate([[1.], m]), np.arange(steps + 1)
-    bc2s = np.sqrt(1 - sqr_mom ** t)
-    with np.errstate(divide='ignore', invalid='ignore'): e = np.where(t > 0, l * bc2s / (1 - m ** t), 0.)
-    log_w, log_m = np.cumsum(np.log1p(-l * wd)), np.cumsum(np.log(m))
-    phi = log_m - t * 0.5 * np.log(sqr_mom) - log_w
-    terms = e * np.exp(phi - phi[t // BLOCK * BLOCK])   # relative to each block's first step: no overflow, no loss
-    csum = np.concatenate([np.cumsum(terms[a:a + BLOCK]) for a in range(0, len(t), BLOCK)])
-    return Schedule(l, m, log_w, log_m, bc2s, e, phi, csum, sqr_mom, eps)
+__all__ = ['LazyState', 'lazy_state', 'lazy_step_torch', 'catch_up', 'numba_available', 'numba_why', 'lazy_epoch_numba']
 
 # %% ../nbs/11a_lazyadam.ipynb #d11a0009
 @dataclass
@@ -74,8 +27,7 @@ class LazyState:
 def lazy_state(params:list) -> LazyState:
     "Zero moments for `params` ([user factors, movie factors] or with [user biases, movie biases] as (n, 1))."
     z = lambda: [torch.zeros_like(p) for p in params]
-    last = [torch.zeros(len(params[0]), dtype=torch.int64, device=params[0].device),
-            torch.zeros(len(params[1]), dtype=torch.int64, device=params[1].device)]
+    last = [torch.zeros(len(p), dtype=torch.int64, device=p.device) for p in params[:2]]
     return LazyState(z(), z(), z(), last)
 
 # %% ../nbs/11a_lazyadam.ipynb #d11a0011
@@ -283,8 +235,7 @@ def lazy_epoch_numba(params:list, st:LazyState, s:Schedule, users:np.ndarray, it
     check_codes(order, len(users), 'rating'); _check_run(params, st, s, users, items, len(order) // bs)
     a = lambda t: t.detach().numpy()
     col = lambda t: a(t).reshape(len(t), -1)   # a bias: (n,) or (n, 1), as an (n, 1) view of the same memory
-    has_bias = len(params) == 4
-    dummy = np.zeros((1, 1), dtype=np.float32)
+    has_bias, dummy = len(params) == 4, np.zeros((1, 1), dtype=np.float32)
     P = [col(p) for p in params] + ([] if has_bias else [dummy, dummy])
     M, V, G = ([col(t) for t in ts] + ([] if has_bias else [dummy, dummy]) for ts in (st.m, st.v, st.grad))
     lo, hi = (float(y_range[0]), float(y_range[1])) if y_range is not None else (0., 0.)
@@ -294,7 +245,6 @@ def lazy_epoch_numba(params:list, st:LazyState, s:Schedule, users:np.ndarray, it
                                  y_range is not None, lo, hi, M[0], V[0], M[1], V[1], M[2], V[2], M[3], V[3],
                                  G[0], G[1], G[2], G[3], a(st.last[0]), a(st.last[1]), marks[0], marks[1],
                                  touched[0], touched[1], s.lr, s.mom, s.log_w, s.log_m, s.phi, s.csum, s.bc2s,
-                                 s.sqr_mom, s.eps, BLOCK, DRIFT_STEPS,
-                                 float(smooth), int(count))
+                                 s.sqr_mom, s.eps, BLOCK, DRIFT_STEPS, float(smooth), int(count))
     st.step += len(order) // bs
     return smooth, count
