@@ -9,8 +9,8 @@ import numpy as np, pandas as pd
 import torch, torch.nn.functional as F
 from .core import check_codes, check_fit, check_memory, check_num
 from .collab import DotProductBias, check_ratings, dot_parts
-from .lazyadam import (catch_up, lazy_epoch_numba, lazy_state, lazy_step_torch, numba_available, numba_why,
-                                 one_cycle, schedule)
+from .onecycle import one_cycle, schedule
+from .lazyadam import catch_up, lazy_epoch_numba, lazy_state, lazy_step_torch, numba_available, numba_why
 
 # %% auto #0
 __all__ = ['BYTES_PER_RATING', 'ENGINES', 'TensorDL', 'tensor_dls', 'FusedAdam', 'dot_grads', 'fit_fast', 'evaluate', 'wd_sweep']
@@ -34,8 +34,7 @@ class TensorDL:
         drop_last = self.drop_last if drop_last is None else drop_last
         return TensorDL(self.x, self.y, kwargs.get('bs', self.bs), shuffle, drop_last, self.device)
     def to(self, device):
-        self.x, self.y, self.device = self.x.to(device), self.y.to(device), device
-        return self
+        self.x, self.y, self.device = self.x.to(device), self.y.to(device), device; return self
     def one_batch(self): return next(iter(self))
     @property
     def dataset(self): return self  # fastai looks here for `len` and a few optional attributes
@@ -59,17 +58,14 @@ def tensor_dls(ratings:pd.DataFrame, item_name:str='title', user_name:str='user'
                valid_pct:float=0.2, seed:int=None, bs:int=64, device=None):
     "Tensor-backed collaborative-filtering DataLoaders with `CollabDataLoaders.from_df`'s split and codes."
     check_ratings(ratings, (user_name, item_name, rating_name), bs, valid_pct)
-    n = len(ratings)
-    check_memory(BYTES_PER_RATING * n, f'tensor_dls: {n:,} ratings', 'cpu',
+    check_memory(BYTES_PER_RATING * (n := len(ratings)), f'tensor_dls: {n:,} ratings', 'cpu',
                  'use fewer ratings (a sample), or a machine with more memory')
     if device is not None and torch.device(device).type == 'cuda':
         check_memory(20 * n, f'tensor_dls: {n:,} ratings', device, 'use fewer ratings, or keep them on the CPU')
     from fastai.data.core import DataLoaders
     trn, val = _split(n, valid_pct, seed)
-    classes, codes = {}, []
-    for col in (user_name, item_name):
-        classes[col], code = _codes(ratings[col].to_numpy(), trn.numpy())
-        codes.append(code)
+    coded = [_codes(ratings[col].to_numpy(), trn.numpy()) for col in (user_name, item_name)]
+    classes, codes = dict(zip((user_name, item_name), (c[0] for c in coded))), [c[1] for c in coded]
     x, y = torch.stack(codes, 1), torch.tensor(ratings[rating_name].to_numpy(), dtype=torch.float32)
     dls = DataLoaders(TensorDL(x[trn], y[trn], bs, shuffle=True, drop_last=True), TensorDL(x[val], y[val], bs * 2),
                       device=device)
@@ -81,16 +77,14 @@ class FusedAdam:
     "fastai's Adam (decoupled weight decay, eps 1e-5, sqr_mom 0.99), one fused pass per step."
     def __init__(self, params, wd:float=0.01, sqr_mom:float=0.99, eps:float=1e-5):
         self.params, self.wd, self.sqr_mom, self.eps = list(params), wd, sqr_mom, eps
-        self.avg = [torch.zeros_like(p) for p in self.params]
-        self.sqr = [torch.zeros_like(p) for p in self.params]
+        self.avg, self.sqr = ([torch.zeros_like(p) for p in self.params] for _ in range(2))
         self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
         self.fused, self.n = hasattr(torch, '_fused_adamw_'), 0
     @torch.no_grad()
     def step(self, lr:float, mom:float, grads=None):
         "One step; `grads` may be passed when they are the same tensors every step (saves a list per step)."
         if grads is None: grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
-        torch._foreach_add_(self.steps, 1)
-        self.n += 1
+        torch._foreach_add_(self.steps, 1); self.n += 1
         # The moments of rows that no batch touches decay by 0.9 (0.99) per step and would reach subnormal floats
         # (below 1e-38), which make x86 CPUs ~30x slower at every step that reads them. Zeroing what falls under 1e-30
         # every 64 steps keeps them normal; it changes updates by < 1e-25.
@@ -182,8 +176,7 @@ def fit_fast(model, dls, epochs:int=5, lr:float=5e-3, wd:float=None, show:bool=T
 def _fit_epochs(model, dls, epochs, lr, opt, parts, params, mb, show, rows):
     "The epochs of `fit_fast` with fastai's (dense) Adam."
     from fastprogress.fastprogress import progress_bar
-    trn = dls.train
-    n_iter, step, smooth, count = len(trn), 0, torch.zeros(()), 0
+    n_iter, step, smooth, count = len(trn := dls.train), 0, torch.zeros(()), 0
     grads = [p.grad for p in params] if parts is not None else None  # the persistent buffers dot_grads fills
     for epoch in mb:
         t0 = time.time(); model.train()
@@ -219,8 +212,7 @@ def evaluate(model, dl, chunk:int=2**16) -> float:
 def _fit_lazy(model, dls, epochs, lr, wd, parts, engine, mb, show, rows):
     "The epochs of `fit_fast` with lazy Adam: the numba kernel an epoch at a time, or the torch one a step at a time."
     from fastprogress.fastprogress import progress_bar
-    trn = dls.train
-    n_iter, bs = len(trn), trn.bs
+    n_iter, bs = len(trn := dls.train), dls.train.bs
     params = [parts['user'], parts['movie']]
     if parts['user_bias'] is not None: params += [parts['user_bias'].view(-1, 1), parts['movie_bias'].view(-1, 1)]
     st, s = lazy_state(params), schedule(epochs * n_iter, lr, wd)
