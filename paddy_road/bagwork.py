@@ -101,8 +101,7 @@ def _member_log(job:BagJob, key:str):
     defaults.callbacks[:] = [c for c in old if c is not ProgressCallback]   # its bars and tables: a notebook's HTML
     try:
         with open(fn, 'a', buffering=1) as f, redirect_stdout(f), redirect_stderr(f), warnings.catch_warnings():
-            warnings.showwarning = lambda msg, cat, file, line, *a, **k: f.write(warnings.formatwarning(msg, cat, file,
-                                                                                                        line))
+            warnings.showwarning = lambda *a, **k: f.write(warnings.formatwarning(*a[:4]))  # msg, kind, file, line
             yield fn
     finally: defaults.callbacks[:] = old
 
@@ -137,18 +136,15 @@ def _train_one(job:BagJob, m:Member, w:Wanted) -> tuple:
             return _failed(job, w, _why(job, w, got[1], a), tries), got[1]
         say(f'bag: {w.key} ran out of GPU memory at accum {a}; trying accum {more}.')
         a, tries = more, tries + 1
-    res = got[0]
-    c = c | dict(accum=a)   # the accumulation it trained with, on record
+    res, c = got[0], c | dict(accum=a)   # the accumulation it trained with, on record
     r = MemberResult.from_training(w.key, c, w.weight, res if isinstance(res, dict) else {}, run=job.run, tries=tries)
     if (why := r.problem() or w.refusal(r)): return _failed(job, w, f'unusable predictions: {why}'), None
     job.store.save(r)
-    err = r.record.val_error
     say(f'bag: {w.key} done in {(r.record.seconds or 0) / 60:.1f} min'
-        + (f', valid error {err:.4f}' if err is not None else ''))
+        + (f', valid error {r.record.val_error:.4f}' if r.record.val_error is not None else ''))
     return r.record.seconds or 0., None
 
-_STOP = f'raised {RepeatedFailure.__name__}: '
-NOT_ITS_OWN = (' died (', "the session's budget is spent")   # a failure the next run retries without being asked
+_STOP, NOT_ITS_OWN = f'raised {RepeatedFailure.__name__}: ', (' died (', "the session's budget is spent")
 
 def not_its_own(error:str|None) -> bool:
     "Whether a recorded failure came from outside the member (its worker killed, the budget spent): retried next run."
@@ -166,8 +162,7 @@ def after_workers(job:BagJob, ended):
                              f"its log: {job.store.folder/'logs'/f'worker{e.rank}.log'}")
         if not held and not e.error.startswith(_STOP): say(f"bag: worker {e.rank} {e.error} between members; its log: "
                                                            f"{job.store.folder/'logs'/f'worker{e.rank}.log'}")
-    stop = [e.error for e in ended if (e.error or '').startswith(_STOP)]
-    if stop: raise RepeatedFailure(stop[0][len(_STOP):])   # the bag's answer: the one error, once
+    if stop := [e.error for e in ended if str(e.error).startswith(_STOP)]: raise RepeatedFailure(stop[0][len(_STOP):])
 
 # %% ../nbs/08c_bagwork.ipynb #23816858
 def _fits(job:BagJob, key:str, secs:list) -> bool:
@@ -229,7 +224,6 @@ def time_share(job:BagJob, rank:int):
     with _beating(): _time_each(job, rank)
 
 def _time_each(job:BagJob, rank:int):
-    bs = job.kw.get('bs', LESSON_BS)
     for i, (m, w) in enumerate(zip(job.members, job.wanted)):
         if i % job.procs != rank or job.store.settled(w): continue
         a = w.config['accum']
@@ -237,7 +231,7 @@ def _time_each(job:BagJob, rank:int):
             try: rates = time_members([replace(m, accum=a)], job.path, accum=a, **job.kw)[m.name]
             except Exception as e:
                 if not is_oom(e): raise
-                if (more := next_accum(a, bs)) is None:
+                if (more := next_accum(a, job.kw.get('bs', LESSON_BS))) is None:
                     say(f'bag: {w.key} runs out of GPU memory even at accum {a}; not timed.'); break
                 say(f'bag: timing {w.key}: out of GPU memory at accum {a}; trying accum {more}.'); a = more; continue
             job.store.save_timing(w.key, rates | dict(accum=a)); break
