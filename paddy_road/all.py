@@ -12,8 +12,8 @@ __all__ = ['MODULES', 'ROOMS', 'FOR_STUDENTS']
 # %% ../nbs/14_all.ipynb #e5f6a7b8
 MODULES = ('files', 'core', 'claims', 'onkaggle', 'loaders', 'synth', 'datacheck', 'data', 'feed', 'submit', 'launch',
            'accum', 'recover', 'pretrained', 'models', 'cards', 'faketrace', 'memtrace', 'train', 'gpu', 'memplan',
-           'members', 'ensemble', 'plan', 'store', 'bagwork', 'bag', 'xent', 'multitarget', 'movielens', 'collab',
-           'onecycle', 'lazyadam', 'fastcollab', 'demo', 'cli')   # in import order: each imports only from those before
+           'members', 'ensemble', 'plan', 'memberfile', 'outdir', 'store', 'bagwork', 'bag', 'xent', 'multitarget',
+           'movielens', 'collab', 'onecycle', 'lazyadam', 'fastcollab', 'demo', 'cli')   # in import order
 ROOMS = MODULES   # its old name
 
 # What a student's star import brings, and the one place it is written: each module's names for a student's notebook.

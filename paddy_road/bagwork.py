@@ -19,7 +19,7 @@ from .launch import Ended, beat, say
 from fastai.callback.core import Callback
 from .train import TrainingFailed, resolve_accum
 from .ensemble import Member, MemberRecord, MemberResult, member_config, member_key
-from .store import Store, Wanted
+from .outdir import Store, Wanted
 from .plan import feed_check, member_minutes, time_members
 from .feed import feed_rate
 

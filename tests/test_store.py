@@ -6,7 +6,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from paddy_road.core import FileRefused
 from paddy_road.ensemble import Member, MemberRecord, MemberResult
 from paddy_road.claims import CLAIM_STALE_S, CLAIM_YOUNG_S, _start_time
-from paddy_road.store import Store, _MAGIC, parse_member, read_member
+from paddy_road.store import Store, parse_member, read_member
+from paddy_road.memberfile import _MAGIC
 from paddy_road.bag import bag
 from fakes import FakeTrainer, logged
 
