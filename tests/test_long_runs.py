@@ -96,7 +96,8 @@ def test_a_stuck_worker_is_stopped_at_the_stall_limit(paddy, tmp_path, capsys):
     assert time.time() - t0 < 120
     assert man.loc[stuck, 'status'] == 'failed'
     assert man.loc[stuck, 'error'].startswith('its worker ') and (
-        'stopped: no sign of progress (a batch, a line) for 10 s, the stall limit; its log: ') in man.loc[stuck, 'error']
+        'stopped: no sign of progress (a batch, a line) for 10 s, the stall limit; its log: ') in (
+        man.loc[stuck, 'error'])
     assert (man.drop(stuck).status == 'ok').all()
     assert 'bag: 3 of 4 members finished (3 trained); NOT FINISHED: ' in capsys.readouterr().out
 
