@@ -14,7 +14,7 @@ import torch
 from .core import DISEASES, LESSON_BS, check_room, free_gpu, is_oom, next_accum, writable_dir
 from .data import kfold_names, paddy_path, tst_files
 from .datacheck import checked_paddy
-from .claims import _read_claim, alive
+from .claims import read_claim, alive
 from .launch import Ended, beat, say
 from fastai.callback.core import Callback
 from .train import TrainingFailed, resolve_accum
@@ -155,7 +155,7 @@ def after_workers(job:BagJob, ended):
     ended = [e for e in ended if isinstance(e, Ended)] if isinstance(ended, list) else []   # a launcher's: None
     for e in ended:
         if e.error is None: continue
-        held = [w for w in job.wanted if (_read_claim(job.store.claim_file(w.key)) or {}).get('pid') == e.pid]
+        held = [w for w in job.wanted if (read_claim(job.store.claim_file(w.key)) or {}).get('pid') == e.pid]
         for w in held:
             job.store.claim_file(w.key).unlink(missing_ok=True)
             _failed(job, w, f"its worker {e.rank} ({f'GPU {e.gpu}' if e.gpu is not None else 'CPU'}) {e.error}; "
@@ -180,7 +180,7 @@ def _fits(job:BagJob, key:str, secs:list) -> bool:
 
 def _lost_here(job:BagJob, key:str) -> bool:
     "Whether a worker of this run died holding member `key`: not taken over (it would die again); the parent says so."
-    info = _read_claim(job.store.claim_file(key))
+    info = read_claim(job.store.claim_file(key))
     return bool(job.started) and info is not None and info['time'] >= job.started and not alive(
         info['pid'], info.get('start'))
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from .core import disk_full, read_regular
 
 # %% auto #0
-__all__ = ['CLAIM_BEAT_S', 'CLAIM_STALE_S', 'CLAIM_YOUNG_S', 'alive', 'drop', 'Claim', 'take_over', 'claim', 'holder']
+__all__ = ['CLAIM_BEAT_S', 'CLAIM_STALE_S', 'CLAIM_YOUNG_S', 'alive', 'drop', 'read_claim', 'Claim', 'take_over', 'claim',
+           'holder']
 
 # %% ../nbs/00a_claims.ipynb #6b2e8d4f
 CLAIM_BEAT_S = 30.    # a claim's owner touches it this often while it works
@@ -47,7 +48,7 @@ def drop(fn):
     else: fn.unlink(missing_ok=True)
 
 # %% ../nbs/00a_claims.ipynb #c5a1f9e0
-def _read_claim(fn:Path) -> dict|None:
+def read_claim(fn:Path) -> dict|None:
     "A claim's owner (host, pid, start, time), or None when `fn` is not a readable claim."
     try: d = json.loads(read_regular(fn, fn.parent, limit=4096))
     except (OSError, ValueError, RecursionError): return None  # FileRefused is a ValueError
@@ -60,7 +61,7 @@ def _judge(fn:Path) -> tuple:
     "(live, whose): whether claim `fn` still holds its member, by the rules above, and whose it is."
     try: age = time.time() - fn.lstat().st_mtime
     except FileNotFoundError: return False, 'no claim'
-    if (info := _read_claim(fn)) is None: return age < CLAIM_YOUNG_S, f'an unreadable claim file, {age:.0f} s old'
+    if (info := read_claim(fn)) is None: return age < CLAIM_YOUNG_S, f'an unreadable claim file, {age:.0f} s old'
     who = f"pid {info['pid']} on {{}} since {time.strftime('%H:%M UTC', time.gmtime(info['time']))}"
     if info['host'] != socket.gethostname():
         return age < CLAIM_STALE_S, who.format(f"host {info['host']}") + f', last heard from {age:.0f} s ago'
@@ -111,7 +112,7 @@ class Claim:
     def release(self):
         "Stop the heartbeat and remove the claim, if it is still this process's."
         self._stop.set()
-        info = _read_claim(self.fn) or {}
+        info = read_claim(self.fn) or {}
         if info.get('pid') == os.getpid() and info.get('host') == socket.gethostname(): self.fn.unlink(missing_ok=True)
     def __enter__(self): return self
     def __exit__(self, *exc): self.release()

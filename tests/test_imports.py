@@ -44,3 +44,17 @@ def test_the_check_sees_every_kind_of_import(tmp_path):
                   "    importlib.import_module('paddy_road.memtrace'); __import__('paddy_road.store')\n"
                   "    importlib.import_module(f'paddy_road.plan')\n")
     assert imported(fn) == {'gpu', 'bag', 'cli', 'train', 'memtrace', 'store', 'plan'}
+
+def privates_taken(fn:Path) -> list:
+    "The private names (`_x`) `fn` imports from another paddy_road module: what crosses between modules is public."
+    tree = ast.parse(fn.read_text())
+    return [f'{n.module}.{a.name}' for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+            and (n.level or (n.module or '').startswith('paddy_road')) for a in n.names if a.name.startswith('_')]
+
+@pytest.mark.parametrize('mod', MODULES)
+def test_no_private_name_crosses(mod):
+    assert privates_taken(PKG/f'{mod}.py') == []
+
+def test_a_private_crossing_is_seen(tmp_path):
+    (fn := tmp_path/'m.py').write_text("from .memtrace import _key_for, pick_accum\nfrom .claims import claim as _claim\n")
+    assert privates_taken(fn) == ['memtrace._key_for']
