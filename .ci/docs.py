@@ -30,9 +30,8 @@ from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(root/'.ci'))
-from nbrun import directives   # noqa: E402 (nbdev's `#| key: value` lines, read as nbrun reads them)
+from nbcells import directives, execute, runs as _runs   # noqa: E402 (the one way CI runs a notebook's cells)
 from provenance import inputs, digest, why   # noqa: E402
-from record import PREAMBLE   # noqa: E402 (the seeds every run starts from, the test run's recording included)
 cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(root/'settings.ini')
 NBS, SITE, WORK = root/cfg['DEFAULT']['nbs_path'], root/cfg['DEFAULT']['doc_path'], root/'_proc'/'site'
 LESSONS = root/'lessons'
@@ -45,8 +44,7 @@ def page(stem:str) -> str:
 
 def runs(src:str) -> bool:
     "Whether the docs run executes this code cell (as nbdev_test with the slow flag does)."
-    d = directives(src)
-    return 'nbdev_export(' not in src and d.get('eval', '').lower() != 'false' and not SKIP & set(d)
+    return _runs(src, SKIP)
 
 def provenance(nb:dict) -> dict:
     "What a notebook's outputs depend on, each input's digest and the whole's (.ci/provenance.py)."
@@ -116,16 +114,13 @@ def run_one(fn:Path) -> dict:
     from execnb.nbio import read_nb, nb2dict
     from execnb.shell import CaptureShell
     os.chdir(tempfile.mkdtemp() if fn.parent == LESSONS else fn.parent); t0 = time.time()
-    nb, sh, error = read_nb(fn), CaptureShell(), None
-    sh.run_cell(PREAMBLE)
-    for i, c in enumerate(nb.cells):
-        if c.cell_type != 'code': continue
-        c.outputs = []   # execnb keeps a cell's old outputs when it prints nothing
-        if error or not runs(c.source): continue
-        sh.cell(c)
-        c.outputs = clean_outputs(c.outputs)
-        if sh.exc is not None or any(o['output_type'] == 'error' for o in c.outputs):
-            error = f"cell {i}: {type(sh.exc).__name__ if sh.exc else 'error output'}: {str(sh.exc)[:500]}"
+    nb = read_nb(fn)
+    i, err = execute(nb.cells, CaptureShell(), SKIP)
+    for c in nb.cells:
+        if c.cell_type == 'code': c.outputs = clean_outputs(c.outputs)
+    what = ('' if err is None else f'{type(err).__name__}: {err}' if isinstance(err, BaseException) else
+            f"error output: {err.get('ename')}: {err.get('evalue')}")
+    error = None if i is None else f'cell {i}: {what[:500]}'
     return finish(fn, nb2dict(nb), error, time.time() - t0)
 
 def finish(fn:Path, d:dict, error, seconds:float) -> dict:

@@ -36,6 +36,8 @@ card", lists every `torch.cuda.is_available()` branch with the CPU test that rea
 """
 import argparse, json, os, shutil, subprocess, sys, sysconfig, tempfile, time, zipfile
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nbcells import execute   # noqa: E402 (the one way CI runs a notebook's cells)
 
 root = Path(__file__).resolve().parent.parent
 LESSON = root/'lessons'/'1_road_to_the_top_part_3.ipynb'
@@ -49,23 +51,18 @@ def run(cmd, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([str(c) for c in cmd], text=True, capture_output=True, **kw)
 
 def run_notebook(fn:str) -> dict:
-    "Run a notebook here, cell by cell, stopping at the first error: the outputs' text, and where it stopped."
+    "Run a notebook here, cell by cell, to the first error (nbcells.execute): the outputs' text, and where it stopped."
     from execnb.nbio import read_nb
     from execnb.shell import CaptureShell
-    nb, shell, outs = read_nb(fn), CaptureShell(), []
-    shell.run_cell('import random as _r, numpy as _np, torch as _t; _r.seed(0); _np.random.seed(0); _t.manual_seed(0)')
-    for i, c in enumerate(nb.cells):
-        if c.cell_type != 'code': continue
-        c.outputs = []
-        shell.cell(c)
-        text = ''.join(''.join(o.get('text', '')) if o['output_type'] == 'stream' else
-                       ''.join(o.get('data', {}).get('text/plain', '')) for o in c.outputs)
-        outs.append(dict(cell=i, text=text))
-        err = shell.exc or next((o for o in c.outputs if o['output_type'] == 'error'), None)
-        if err is not None:
-            name = type(err).__name__ if shell.exc else err.get('ename')
-            return dict(outputs=outs, error=dict(cell=i, name=name, message=str(shell.exc or err.get('evalue'))))
-    return dict(outputs=outs, error=None)
+    nb = read_nb(fn)
+    i, err = execute(nb.cells, CaptureShell())
+    outs = [dict(cell=j, text=''.join(''.join(o.get('text', '')) if o['output_type'] == 'stream' else
+                                      ''.join(o.get('data', {}).get('text/plain', '')) for o in c.outputs))
+            for j, c in enumerate(nb.cells) if c.cell_type == 'code' and (i is None or j <= i)]
+    if i is None: return dict(outputs=outs, error=None)
+    name, msg = ((type(err).__name__, str(err)) if isinstance(err, BaseException) else
+                 (err.get('ename'), err.get('evalue')))
+    return dict(outputs=outs, error=dict(cell=i, name=name, message=str(msg)))
 
 def fresh_venv(where:Path) -> Path:
     "A venv without paddy_road that sees this venv's packages, as Kaggle's image has them preinstalled."

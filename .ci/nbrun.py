@@ -8,39 +8,25 @@ settings.ini's `tst_flags` that is not passed in --flags, and the `nbdev_export(
 
 Usage: python .ci/nbrun.py [--flags slow] [--n_workers 2] [notebook ...]
 """
-import argparse, configparser, json, linecache, os, subprocess, sys, time, traceback, types
+import argparse, configparser, json, os, subprocess, sys, time, traceback, types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(root/'.ci'))
+from nbcells import ExecShell, execute, source   # noqa: E402 (the one way CI runs a notebook's cells)
 cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(root/'settings.ini')
 
-def directives(src:str) -> dict:
-    "nbdev's `#| key: value` lines at the top of a cell."
-    res = {}
-    for line in src.splitlines():
-        if not line.startswith('#|'): break
-        key, _, val = line[2:].strip().partition(' ')
-        res[key.rstrip(':')] = val.strip()
-    return res
-
 def run(fn:Path, skip:set) -> tuple:
-    "Run one notebook's cells in this process; (name, seconds, error text or None)."
+    "Run one notebook's cells in this process (nbcells.execute, plain exec); (name, seconds, error text or None)."
     os.chdir(fn.parent); sys.path.insert(0, str(root))
     os.environ.setdefault('MPLBACKEND', 'Agg')
     main = sys.modules['__main__'] = types.ModuleType('__main__')   # classes pickle as `__main__.X`, as in Jupyter
-    ns, t0 = main.__dict__, time.time()
-    for i, c in enumerate(json.loads(fn.read_text())['cells']):
-        src = ''.join(c['source'])
-        if c['cell_type'] != 'code' or 'nbdev_export(' in src: continue
-        d = directives(src)
-        if d.get('eval', '').lower() == 'false' or skip & set(d): continue
-        code = '\n'.join(l for l in src.splitlines() if l.strip() != 'from nbdev.showdoc import *')
-        name = f'{fn.name} cell {i}'
-        linecache.cache[name] = (len(code), None, code.splitlines(True), name)  # inspect.getsource works, as in Jupyter
-        try: exec(compile(code, name, 'exec'), ns)
-        except BaseException: return fn.name, time.time() - t0, f'cell {i}:\n{src}\n\n{traceback.format_exc()}'
-    return fn.name, time.time() - t0, None
+    cells, t0 = json.loads(fn.read_text())['cells'], time.time()
+    i, err = execute(cells, ExecShell(main.__dict__, fn.name), skip, preamble=None)
+    if err is None: return fn.name, time.time() - t0, None
+    tb = ''.join(traceback.format_exception(err)) if isinstance(err, BaseException) else str(err)
+    return fn.name, time.time() - t0, f'cell {i}:\n{source(cells[i])}\n\n{tb}'
 
 def in_subprocess(fn:Path, flags:str) -> tuple:
     "Run one notebook in a fresh Python (its DataLoaders may start worker processes of their own)."

@@ -3,7 +3,7 @@ instead of executing every notebook a second time.
 
 `.ci/run` puts a one-line .pth file into job 1's venv that runs this file in any Python process started with
 PADDY_DOCS_RECORD set to a folder. In `nbdev_test` (and only there) it wraps execnb's `CaptureShell.run_all`: each
-notebook starts from the docs' seeds and warning filter (.ci/docs.py's PREAMBLE, as a docs run does), every cell that
+notebook starts from the docs' seeds and warning filter (.ci/nbcells.py's PREAMBLE, as a docs run does), every cell that
 runs starts with no outputs (execnb would keep a cell's committed ones when it prints nothing), and when the notebook
 ends, passed or failed, `<folder>/<notebook>.json` holds the outputs of the cells that ran, by cell id. Without the
 variable nothing changes: a user's `nbdev_test` is nbdev's own.
@@ -11,10 +11,10 @@ variable nothing changes: a user's `nbdev_test` is nbdev's own.
 import json, os, sys, warnings
 from pathlib import Path
 
-PREAMBLE = 'import random as _r, numpy as _np, torch as _t; _r.seed(0); _np.random.seed(0); _t.manual_seed(0)'
-
 def _install(folder:Path):
     from execnb.shell import CaptureShell
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from nbcells import PREAMBLE   # the seeds every CI run of a notebook starts from
     orig = CaptureShell.run_all
     def run_all(self, nb, exc_stop=False, preproc=lambda c: False, postproc=lambda c: False, **kw):
         ran, name = {}, Path(nb.get('path_', 'unknown')).stem
