@@ -56,5 +56,6 @@ def test_no_private_name_crosses(mod):
     assert privates_taken(PKG/f'{mod}.py') == []
 
 def test_a_private_crossing_is_seen(tmp_path):
-    (fn := tmp_path/'m.py').write_text("from .memtrace import _key_for, pick_accum\nfrom .claims import claim as _claim\n")
+    fn = tmp_path/'m.py'
+    fn.write_text("from .memtrace import _key_for, pick_accum\nfrom .claims import claim as _claim\n")
     assert privates_taken(fn) == ['memtrace._key_for']
