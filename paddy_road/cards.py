@@ -10,7 +10,7 @@ import torch
 from .core import check_num
 
 # %% auto #0
-__all__ = ['PUBLISHED', 'LESSON_LARGE', 'CARDS', 'CARD_SOURCES', 'DEFAULT_CARD', 'find_card', 'gpu_budget']
+__all__ = ['PUBLISHED', 'LESSON_LARGE', 'LESSON_FINAL', 'CARDS', 'CARD_SOURCES', 'DEFAULT_CARD', 'find_card', 'gpu_budget']
 
 # %% ../nbs/04d_cards.ipynb #6b78cc03
 PUBLISHED = pd.DataFrame([  # the lesson's nvidia-smi figures on Kaggle's P100, fp16, bs 64 // accum
@@ -22,6 +22,14 @@ PUBLISHED = pd.DataFrame([  # the lesson's nvidia-smi figures on Kaggle's P100, 
 LESSON_LARGE = [('convnext_large.fb_in22k', 224), ('convnext_large.fb_in22k', (320, 240)),
                 ('vit_large_patch16_224', 224), ('swinv2_large_window12_192.ms_in22k', 192),
                 ('swin_large_patch4_window7_224', 224)]
+LESSON_FINAL = [  # the lesson's final ensemble: arch, size, item transform's (h, w) and method, weight (ViT twice)
+    ('convnext_large.fb_in22k', 224, (640, 480), 'crop', 1),
+    ('convnext_large.fb_in22k', (320, 224), (640, 480), 'crop', 1),
+    ('vit_large_patch16_224', 224, (480, 480), 'squish', 2), ('vit_large_patch16_224', 224, (640, 480), 'crop', 2),
+    ('swinv2_large_window12_192.ms_in22k', 192, (480, 480), 'squish', 1),
+    ('swinv2_large_window12_192.ms_in22k', 192, (640, 480), 'crop', 1),
+    ('swin_large_patch4_window7_224', 224, (480, 480), 'squish', 1),
+    ('swin_large_patch4_window7_224', 224, (640, 480), 'crop', 1)]
 
 # %% ../nbs/04d_cards.ipynb #c538ef66
 CARDS = pd.DataFrame([  # card, MiB in nvidia-smi and in torch, capability, fp16 tensor cores, bf16, per Kaggle session

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numbers, re
 from dataclasses import dataclass
 from .core import LESSON_BS, check_accum, check_arch, check_num, item_desc, item_tfm, timm_name
+from .cards import LESSON_FINAL
 
 # %% auto #0
 __all__ = ['Member', 'lesson_members', 'check_member', 'members_from', 'check_models']
@@ -34,14 +35,9 @@ class Member:
 
 # %% ../nbs/07b_members.ipynb #8a85eef6
 def lesson_members() -> list:
-    "The lesson's final members, in order; ViT counts twice (its best submission), now by weight."
+    "The lesson's final members in order (`cards.LESSON_FINAL`): ViT counts twice (its best submission), by weight."
     from fastai.vision.all import Resize
-    res, squish = Resize((640, 480)), Resize(480, method='squish')
-    return [Member('convnext_large.fb_in22k', 224, res), Member('convnext_large.fb_in22k', (320, 224), res),
-            Member('vit_large_patch16_224', 224, squish, weight=2), Member('vit_large_patch16_224', 224, res, weight=2),
-            Member('swinv2_large_window12_192.ms_in22k', 192, squish),
-            Member('swinv2_large_window12_192.ms_in22k', 192, res),
-            Member('swin_large_patch4_window7_224', 224, squish), Member('swin_large_patch4_window7_224', 224, res)]
+    return [Member(a, s, Resize(hw, method=how), weight=w) for a, s, hw, how, w in LESSON_FINAL]
 
 # %% ../nbs/07b_members.ipynb #03d9474d
 def _src(o) -> str:

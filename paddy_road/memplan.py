@@ -9,7 +9,7 @@ import torch
 import json
 from pathlib import Path
 from .core import LESSON_BS, atomic_write, check_num
-from .cards import LESSON_LARGE, gpu_budget
+from .cards import LESSON_FINAL, LESSON_LARGE, gpu_budget
 from .gpu import probe
 from .memtrace import SHIPPED_TRACES, predict_gpu_mib, predict_mem, trace_key
 
@@ -109,8 +109,10 @@ def shipped_configs() -> list:
     models = [('convnext_small.fb_in22k', 128)] + LESSON_LARGE
     rows = [dict(arch=a, size=s, bs=LESSON_BS // acc, fused_attn=fa) for fa in (False, None) for a, s in models
             for acc in (1, 2, 4)]                                     # the lesson's stack, and today's timm
+    rows += [dict(arch=a, size=s, bs=LESSON_BS // acc, item=hw, fused_attn=None) for a, s, hw, *_ in LESSON_FINAL
+             for acc in (1, 2, 4)]   # the final ensemble's members, as bag's accum='auto' asks on a T4
     rows += [dict(arch='resnet10t', size=48, bs=LESSON_BS, item=64)]  # paddy_demo's model
-    return [dict(t) for t in dict.fromkeys(tuple(sorted(r.items())) for r in rows)]  # each once, in order
+    return list({trace_key(**r): r for r in rows}.values())   # each trace once, in order
 
 def ship_traces(configs:list, # `predict_mem` keyword arguments, e.g. from `shipped_configs()`
                 dest=None, # default: the package's own mem_traces.json
