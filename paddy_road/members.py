@@ -37,7 +37,7 @@ class Member:
 def lesson_members() -> list:
     "The lesson's final members in order (`cards.LESSON_FINAL`): ViT counts twice (its best submission), by weight."
     from fastai.vision.all import Resize
-    return [Member(a, s, Resize(hw, method=how), weight=w) for a, s, hw, how, w in LESSON_FINAL]
+    return [Member(a, s, Resize(hw, method=how), weight=float(w)) for a, s, hw, how, w in LESSON_FINAL]
 
 # %% ../nbs/07b_members.ipynb #03d9474d
 def _src(o) -> str:
