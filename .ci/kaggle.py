@@ -29,9 +29,9 @@ card", lists every `torch.cuda.is_available()` branch with the CPU test that rea
   GPU; 'auto' times on a GPU), and a CPU has no GPU to count. (Off Kaggle, as in the docs' run, QUICK keeps a CPU's
   own defaults: one process, no timing.)
 - QUICK's sizes: tiny models (one block per stage, a few channels) with random weights (`pretrained=False`), one
-  epoch, 137 training images. So `find_weights` is not called here: no file of pretrained weights fits a tiny model.
-  It is tested on Kaggle's layouts with real files on disk in tests/test_kaggle.py, and with a real file loaded bit for
-  bit by `train` (`test_train_loads_a_local_file_bit_for_bit`).
+  epoch, 120 training and 17 test images. So `find_weights` is not called here: no file of pretrained weights fits a
+  tiny model. It is tested on Kaggle's layouts with real files on disk in tests/test_kaggle.py, and with a real file
+  loaded bit for bit by `train` (`test_train_loads_a_local_file_bit_for_bit`).
 - the clock: a session of minutes, not hours, so the budget never binds (tests/test_bag.py's plan tests bind it).
 """
 import argparse, json, os, shutil, subprocess, sys, sysconfig, tempfile, time, zipfile

@@ -117,6 +117,7 @@ def test_fresh_workers_after_this_process_computed(paddy, tmp_path, capsys):
     assert [e.split(' min')[0].rsplit(' ', 1)[0] for e in ends] == [f'{i} of 4 ended,' for i in (1, 2, 3, 4)], ends
     assert (tmp_path/'two'/'logs'/'worker0.log').exists()   # what the workers printed themselves
 
+@pytest.mark.slow   # job 1 only, to keep CI short: a worker's death is the OS's, on either stack
 def test_fresh_worker_killed_takes_only_its_member(paddy, tmp_path, capsys):
     "A worker killed mid-member: that member is recorded as failed, the others are trained, this process goes on."
     out = tmp_path/'ens'
@@ -137,6 +138,7 @@ def test_what_cannot_cross_is_named_before_any_member(paddy, tmp_path):
     assert not list(tmp_path.glob('*.member'))
 
 
+@pytest.mark.slow   # job 1 only, to keep CI short: job 2 keeps the in-process ladder and the error's pickle round trip
 def test_out_of_memory_retried_at_twice_the_accum_in_fresh_workers(paddy, tmp_path, capsys):
     "A card on which every member needs accum=4: each is tried at 1, 2, then 4, in its worker, and trained there."
     man = bag(FOUR[:2], paddy, tmp_path, trainer=FakeTrainer(oom_below=4), procs=2)

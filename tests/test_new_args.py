@@ -46,6 +46,7 @@ def _visible(_, rank):
     import os
     return os.environ.get('CUDA_VISIBLE_DEVICES')
 
+@pytest.mark.slow   # job 1 only, to keep CI short: environment variables and processes, the same on either stack
 def test_spawn_each_keeps_the_users_gpus(monkeypatch):
     "With CUDA_VISIBLE_DEVICES=3,5 set by the user, worker 0 gets GPU 3 and worker 1 GPU 5, not 0 and 1."
     monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '3,5')
