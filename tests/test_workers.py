@@ -12,7 +12,7 @@ from fakes import FakeTrainer, loaders_seen
 TESTS = str(Path(__file__).parent)
 FOUR = [Member('resnet10t', 32, s) for s in (40, 48, 56, 64)]
 
-def _program(paddy, out, seen, start_method=None, minutes="'measure'") -> str:
+def _program(paddy, out, seen, start_method=None, minutes='measure') -> str:
     "What a student's script (or notebook) does: train once here, then the lesson's bag over two fresh workers."
     return textwrap.dedent(f"""
         import sys; sys.path.insert(0, {TESTS!r})
@@ -25,7 +25,7 @@ def _program(paddy, out, seen, start_method=None, minutes="'measure'") -> str:
         small = dict(pretrained=False, tiny=True, epochs=1, bs=16, num_workers=2, path={str(paddy)!r})
         train('resnet10t', 32, item=40, finetune=False, cbs=[LoaderSeen({str(seen)!r})], **small)  # in this process
         members = [Member('resnet10t', 32, s) for s in (40, 48, 56)]
-        man = bag(members, out_dir={str(out)!r}, procs=2, minutes={minutes}, cbs=[LoaderSeen({str(seen)!r})], **small)
+        man = bag(members, out_dir={str(out)!r}, procs=2, minutes={minutes!r}, cbs=[LoaderSeen({str(seen)!r})], **small)
         print('STATUS', ' '.join(man.status))
         """)
 
